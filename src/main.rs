@@ -1,0 +1,2 @@
+//! `garita`: the command-line front door (CLI plus glue).
+fn main() {}
