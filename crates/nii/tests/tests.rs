@@ -1,0 +1,5 @@
+//! Integration tests of garita-nii, one binary (see STYLE.md section 7).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod dicos;
+mod util;
