@@ -1,0 +1,285 @@
+//! Offline accuracy evaluation on a folder of `<finger>_<impression>.<ext>` images.
+//!
+//! Two protocols are run on the same scores:
+//! - **all pairs** (as in the shared `BASELINE.md` for NBIS): every i<j pair, genuine when the finger matches;
+//! - **FVC** (Maio et al., "FVC2000: Fingerprint Verification Competition", IEEE TPAMI 24(3), 2002, §3):
+//!   genuine = all impression pairs of a finger, impostor = first impressions of different fingers.
+//!
+//! EER follows the FVC2000 definition (midpoint of [EERlow, EERhigh]); FMR100 / FMR1000 are the lowest FNMR at
+//! FMR ≤ 1 % / 0.1 %. An image that fails extraction scores 0 against everything (counted as a reject, as FVC
+//! does for failures to enrol).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::mcc::{MccTemplate, compare};
+use crate::{FingerError, extract, load_image};
+
+/// Error rates of one protocol, in percent.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Rates {
+    /// Number of genuine comparisons.
+    pub genuine: usize,
+    /// Number of impostor comparisons.
+    pub impostor: usize,
+    /// Equal error rate (FVC2000 definition), %.
+    pub eer: f64,
+    /// Lowest FNMR with FMR ≤ 1 %, %.
+    pub fmr100: f64,
+    /// Lowest FNMR with FMR ≤ 0.1 %, %.
+    pub fmr1000: f64,
+    /// Lowest FNMR with no accepted impostor, %.
+    pub zero_fmr: f64,
+}
+
+/// Result of [`eval_dir`].
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    /// The folder evaluated.
+    pub dir: PathBuf,
+    /// Images found.
+    pub images: usize,
+    /// Images whose extraction failed (they score 0 in every pair).
+    pub failures: Vec<String>,
+    /// Mean minutiae per successfully extracted image.
+    pub mean_minutiae: f64,
+    /// Mean extraction time per image, milliseconds (one core).
+    pub extract_ms: f64,
+    /// Mean time per 1:1 comparison of prepared templates, microseconds (one core).
+    pub compare_us: f64,
+    /// All i<j pairs protocol (the NBIS baseline's).
+    pub all_pairs: Rates,
+    /// FVC2000 protocol.
+    pub fvc: Rates,
+    /// Impostor scores of the all-pairs protocol, for threshold calibration.
+    #[serde(skip)]
+    pub impostor_scores: Vec<f32>,
+    /// Genuine scores of the all-pairs protocol.
+    #[serde(skip)]
+    pub genuine_scores: Vec<f32>,
+}
+
+struct Sample {
+    finger: String,
+    impression: u32,
+    template: Option<MccTemplate>,
+}
+
+/// Parses `<finger>_<impression>.<ext>`.
+fn parse_name(path: &Path) -> Option<(String, u32)> {
+    let stem = path.file_stem()?.to_str()?;
+    let (finger, impression) = stem.rsplit_once('_')?;
+    Some((finger.to_owned(), impression.parse().ok()?))
+}
+
+/// Runs both protocols on every `<finger>_<impression>.{png,tif,tiff,bmp}` image in `dir`.
+///
+/// # Errors
+/// [`FingerError::Io`] when the folder cannot be listed, [`FingerError::BadEvalSet`] when it holds fewer than
+/// two fingers or no finger with two impressions.
+pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
+    let io_err = |source| FingerError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io_err)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                matches!(
+                    e.to_ascii_lowercase().as_str(),
+                    "png" | "tif" | "tiff" | "bmp"
+                )
+            }) && parse_name(p).is_some()
+        })
+        .collect();
+    paths.sort_by(|a, b| {
+        let ka = parse_name(a);
+        let kb = parse_name(b);
+        // Numeric finger order when the ids are numbers, so "first impression" is stable.
+        let key = |k: &Option<(String, u32)>| {
+            k.as_ref()
+                .map(|(f, i)| (f.parse::<u64>().unwrap_or(u64::MAX), f.clone(), *i))
+        };
+        key(&ka).cmp(&key(&kb))
+    });
+    let mut samples = Vec::with_capacity(paths.len());
+    let mut failures = Vec::new();
+    let mut n_minutiae = 0usize;
+    let start = Instant::now();
+    for path in &paths {
+        let Some((finger, impression)) = parse_name(path) else {
+            continue;
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let template = std::fs::read(path)
+            .map_err(|source| FingerError::Io {
+                path: path.clone(),
+                source,
+            })
+            .and_then(|bytes| load_image(&bytes, None))
+            .and_then(|img| extract(&img));
+        let template = match template {
+            Ok(t) => {
+                n_minutiae += t.minutiae.len();
+                Some(MccTemplate::new(&t))
+            }
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                None
+            }
+        };
+        samples.push(Sample {
+            finger,
+            impression,
+            template,
+        });
+    }
+    let extract_ms = start.elapsed().as_secs_f64() * 1e3 / samples.len().max(1) as f64;
+    let n_fingers = {
+        let mut f: Vec<&str> = samples.iter().map(|s| s.finger.as_str()).collect();
+        f.dedup();
+        f.len()
+    };
+    if n_fingers < 2 {
+        return Err(FingerError::BadEvalSet {
+            path: dir.to_owned(),
+            reason: format!(
+                "{} images of {n_fingers} finger(s); need at least two fingers",
+                samples.len()
+            ),
+        });
+    }
+    let score = |a: &Sample, b: &Sample| match (&a.template, &b.template) {
+        (Some(ta), Some(tb)) => compare(ta, tb),
+        _ => 0.0,
+    };
+    let mut genuine = Vec::new();
+    let mut impostor = Vec::new();
+    let mut fvc_impostor = Vec::new();
+    let mut n_compares = 0usize;
+    let start = Instant::now();
+    for i in 0..samples.len() {
+        for j in i + 1..samples.len() {
+            let (a, b) = (&samples[i], &samples[j]);
+            let s = score(a, b);
+            n_compares += 1;
+            if a.finger == b.finger {
+                genuine.push(s);
+            } else {
+                impostor.push(s);
+                if is_first(&samples, i) && is_first(&samples, j) {
+                    fvc_impostor.push(s);
+                }
+            }
+        }
+    }
+    let compare_us = start.elapsed().as_secs_f64() * 1e6 / n_compares.max(1) as f64;
+    if genuine.is_empty() {
+        return Err(FingerError::BadEvalSet {
+            path: dir.to_owned(),
+            reason: "no finger has two impressions".to_owned(),
+        });
+    }
+    let n_ok = samples.iter().filter(|s| s.template.is_some()).count();
+    Ok(EvalReport {
+        dir: dir.to_owned(),
+        images: samples.len(),
+        failures,
+        mean_minutiae: n_minutiae as f64 / n_ok.max(1) as f64,
+        extract_ms,
+        compare_us,
+        all_pairs: rates(&genuine, &impostor),
+        fvc: rates(&genuine, &fvc_impostor),
+        impostor_scores: impostor,
+        genuine_scores: genuine,
+    })
+}
+
+/// Whether sample `idx` is the lowest-numbered impression of its finger.
+fn is_first(samples: &[Sample], idx: usize) -> bool {
+    let s = &samples[idx];
+    !samples
+        .iter()
+        .any(|o| o.finger == s.finger && o.impression < s.impression)
+}
+
+/// Error rates from genuine and impostor scores (accept when score ≥ threshold).
+#[must_use]
+pub fn rates(genuine: &[f32], impostor: &[f32]) -> Rates {
+    let mut thresholds: Vec<f32> = genuine.iter().chain(impostor).copied().collect();
+    thresholds.push(f32::INFINITY);
+    thresholds.push(f32::NEG_INFINITY);
+    thresholds.sort_by(f32::total_cmp);
+    thresholds.dedup();
+    let fmr =
+        |t: f32| impostor.iter().filter(|s| **s >= t).count() as f64 / impostor.len().max(1) as f64;
+    let fnmr =
+        |t: f32| genuine.iter().filter(|s| **s < t).count() as f64 / genuine.len().max(1) as f64;
+    // FVC2000 EER: t1 = max{t: FNMR ≤ FMR}, t2 = min{t: FNMR ≥ FMR}.
+    let t1 = thresholds
+        .iter()
+        .copied()
+        .filter(|t| fnmr(*t) <= fmr(*t))
+        .fold(f32::NEG_INFINITY, f32::max);
+    let t2 = thresholds
+        .iter()
+        .copied()
+        .filter(|t| fnmr(*t) >= fmr(*t))
+        .fold(f32::INFINITY, f32::min);
+    let (low, high) = if fnmr(t1) + fmr(t1) <= fmr(t2) + fnmr(t2) {
+        (fnmr(t1), fmr(t1))
+    } else {
+        (fmr(t2), fnmr(t2))
+    };
+    let best_fnmr_at = |max_fmr: f64| {
+        thresholds
+            .iter()
+            .filter(|t| fmr(**t) <= max_fmr)
+            .map(|t| fnmr(*t))
+            .fold(1.0f64, f64::min)
+    };
+    Rates {
+        genuine: genuine.len(),
+        impostor: impostor.len(),
+        eer: 100.0 * (low + high) / 2.0,
+        fmr100: 100.0 * best_fnmr_at(0.01),
+        fmr1000: 100.0 * best_fnmr_at(0.001),
+        zero_fmr: 100.0 * best_fnmr_at(0.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_of_separated_scores_are_zero() {
+        let r = rates(&[0.9, 0.8, 0.7], &[0.1, 0.2, 0.3]);
+        assert_eq!(r.eer, 0.0);
+        assert_eq!(r.fmr100, 0.0);
+    }
+
+    #[test]
+    fn rates_of_overlapping_scores() {
+        // One genuine below one impostor out of four each: EER 25 %.
+        let r = rates(&[0.9, 0.8, 0.7, 0.2], &[0.1, 0.15, 0.3, 0.85]);
+        assert!((r.eer - 25.0).abs() < 1e-9, "{}", r.eer);
+    }
+
+    #[test]
+    fn names_parse() {
+        assert_eq!(
+            parse_name(Path::new("a/101_3.tif")),
+            Some(("101".to_owned(), 3))
+        );
+        assert_eq!(parse_name(Path::new("x.png")), None);
+    }
+}

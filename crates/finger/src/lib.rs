@@ -1,0 +1,20 @@
+//! garita-finger: fingerprint minutiae extraction, 1:1 matching and indexed 1:N search.
+//!
+//! (Crate doc is completed below once all modules exist.)
+
+// Pixel and cell loops index several planes at once; iterator chains would hide the equations they follow.
+#![allow(clippy::needless_range_loop)]
+
+mod error;
+mod eval;
+mod extract;
+mod image_io;
+mod mcc;
+mod template;
+
+pub use error::FingerError;
+pub use eval::{EvalReport, Rates, eval_dir, rates};
+pub use extract::{MAX_MINUTIAE, extract, extract_debug};
+pub use image_io::{DEFAULT_PPI, FingerImage, MAX_PPI, MAX_SIDE, MIN_PPI, load_image};
+pub use mcc::{MccTemplate, compare};
+pub use template::{Minutia, MinutiaKind, Template, wrap_angle};

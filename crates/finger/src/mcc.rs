@@ -1,0 +1,470 @@
+//! Minutia Cylinder-Code matching, bit-vector variant.
+//!
+//! After R. Cappelli, M. Ferrara, D. Maltoni, "Minutia Cylinder-Code: a new representation and matching technique
+//! for fingerprint recognition", IEEE TPAMI 32(12), 2010. Each minutia gets a cylinder: a 16×16 spatial grid of
+//! radius [`RADIUS`] around it, rotated to its direction, times 6 direction bins. A cell's bit is set when the
+//! nearby minutiae (Gaussian in space, σS; integrated Gaussian in relative direction, σD) contribute more than
+//! μψ (the paper's binarised "MCC16b" variant). Cells outside the convex hull of the minutiae (enlarged by ω) are
+//! invalid. Two cylinders compare by popcount: `1 − √|a⊕b| / (√|a| + √|b|)` over their common valid cells.
+//! The global score consolidates the local similarities by LSS-R: the best one-to-one pairs are relaxed by their
+//! geometric compatibility and the `nP` most efficient pairs are averaged (paper §4.2–4.3).
+//!
+//! All geometry is in 500-ppi pixels, so templates from sensors of other resolutions compare directly.
+
+use std::f32::consts::{PI, TAU};
+
+use crate::template::Template;
+
+/// Cylinder radius R in 500-ppi pixels.
+pub const RADIUS: f32 = 70.0;
+/// Cells per side NS.
+const NS: usize = 16;
+/// Direction bins ND.
+const ND: usize = 6;
+/// Spatial cells per cylinder.
+const N_SPATIAL: usize = NS * NS;
+/// u64 words per direction layer.
+const LAYER_WORDS: usize = N_SPATIAL / 64;
+/// u64 words per cylinder.
+pub(crate) const CYL_WORDS: usize = LAYER_WORDS * ND;
+const SIGMA_S: f32 = 28.0 / 3.0;
+const SIGMA_D: f32 = 2.0 * PI / 9.0;
+const MU_PSI: f32 = 0.01;
+/// Convex-hull enlargement ω.
+const OMEGA: f32 = 50.0;
+const MIN_VALID_CELLS: f32 = 0.75;
+const MIN_NEIGHBOURS: usize = 2;
+/// Fraction of cells that must be valid in both cylinders for them to be comparable (minME).
+const MIN_MATCHABLE: f32 = 0.60;
+/// Largest direction difference between two comparable minutiae (δθ).
+const MAX_ANGLE: f32 = PI / 2.0;
+const MIN_NP: f32 = 4.0;
+const MAX_NP: f32 = 12.0;
+const MU_P: f32 = 20.0;
+const TAU_P: f32 = 0.4;
+const N_REL: usize = 5;
+const W_R: f32 = 0.5;
+const MU_1: f32 = 5.0;
+const TAU_1: f32 = -1.6;
+const MU_2: f32 = PI / 12.0;
+const TAU_2: f32 = -30.0;
+const MU_3: f32 = PI / 12.0;
+const TAU_3: f32 = -30.0;
+
+/// One minutia in the matcher's frame: 500-ppi pixels, y up, direction counter-clockwise.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Point {
+    pub x: f32,
+    pub y: f32,
+    pub angle: f32,
+}
+
+/// One valid cylinder.
+#[derive(Clone, Debug)]
+pub(crate) struct Cylinder {
+    /// Index of the centre minutia in [`MccTemplate::points`].
+    pub minutia: u16,
+    /// Cell bits, layer (direction bin) major.
+    pub bits: [u64; CYL_WORDS],
+    /// Valid spatial cells.
+    pub valid: [u64; LAYER_WORDS],
+}
+
+/// A template prepared for matching: the minutiae in the matcher's frame and their valid cylinders.
+#[derive(Clone, Debug)]
+pub struct MccTemplate {
+    pub(crate) points: Vec<Point>,
+    pub(crate) cylinders: Vec<Cylinder>,
+}
+
+impl MccTemplate {
+    /// Builds the cylinders of a template.
+    #[must_use]
+    pub fn new(template: &Template) -> Self {
+        let scale = 500.0 / template.ppi.max(1) as f32;
+        let points: Vec<Point> = template
+            .minutiae
+            .iter()
+            .map(|m| Point {
+                x: m.x * scale,
+                y: -m.y * scale,
+                angle: m.angle,
+            })
+            .collect();
+        Self::from_points(points)
+    }
+
+    pub(crate) fn from_points(points: Vec<Point>) -> Self {
+        let hull = convex_hull(&points);
+        let mut cylinders = Vec::with_capacity(points.len());
+        for (idx, centre) in points.iter().enumerate() {
+            if let Some(cyl) = build_cylinder(idx, centre, &points, &hull) {
+                cylinders.push(cyl);
+            }
+        }
+        Self { points, cylinders }
+    }
+
+    /// Number of minutiae.
+    #[must_use]
+    pub fn n_minutiae(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Number of valid cylinders (minutiae usable for matching).
+    #[must_use]
+    pub fn n_cylinders(&self) -> usize {
+        self.cylinders.len()
+    }
+
+    /// Bytes of memory held by this template (heap plus inline).
+    #[must_use]
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.points.capacity() * std::mem::size_of::<Point>()
+            + self.cylinders.capacity() * std::mem::size_of::<Cylinder>()
+    }
+}
+
+/// Signed difference of two angles, in `(-π, π]`.
+pub(crate) fn angle_delta(a: f32, b: f32) -> f32 {
+    let d = (a - b).rem_euclid(TAU);
+    if d > PI { d - TAU } else { d }
+}
+
+fn sigmoid(v: f32, mu: f32, tau: f32) -> f32 {
+    1.0 / (1.0 + (-tau * (v - mu)).exp())
+}
+
+/// Abramowitz–Stegun 7.1.26 approximation of erf (|error| < 1.5e-7).
+fn erf(x: f32) -> f32 {
+    let sign = if x < 0.0 { -1.0 } else { 1.0 };
+    let x = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let y = 1.0
+        - (((((1.061_405_4 * t - 1.453_152_1) * t) + 1.421_413_8) * t - 0.284_496_74) * t
+            + 0.254_829_6)
+            * t
+            * (-x * x).exp();
+    sign * y
+}
+
+/// Directional contribution: the area of N(0, σD) over the direction bin centred at `bin_centre`, shifted by
+/// the neighbour's relative direction (paper eq. 7).
+fn directional(bin_centre: f32, relative: f32) -> f32 {
+    let delta = angle_delta(bin_centre, relative);
+    let half = PI / ND as f32;
+    let k = 1.0 / (SIGMA_D * std::f32::consts::SQRT_2);
+    0.5 * (erf((delta + half) * k) - erf((delta - half) * k))
+}
+
+fn build_cylinder(
+    idx: usize,
+    centre: &Point,
+    points: &[Point],
+    hull: &[(f32, f32)],
+) -> Option<Cylinder> {
+    let reach = RADIUS + 3.0 * SIGMA_S;
+    let neighbours: Vec<&Point> = points
+        .iter()
+        .enumerate()
+        .filter(|(j, p)| *j != idx && (p.x - centre.x).hypot(p.y - centre.y) <= reach)
+        .map(|(_, p)| p)
+        .collect();
+    if neighbours.len() < MIN_NEIGHBOURS {
+        return None;
+    }
+    let cell = 2.0 * RADIUS / NS as f32;
+    let (ca, sa) = (centre.angle.cos(), centre.angle.sin());
+    let gauss_norm = 1.0 / (SIGMA_S * (TAU).sqrt());
+    let mut bits = [0u64; CYL_WORDS];
+    let mut valid = [0u64; LAYER_WORDS];
+    let mut n_valid = 0u32;
+    let mut n_in_circle = 0u32;
+    let bin_centres: [f32; ND] = std::array::from_fn(|k| -PI + (k as f32 + 0.5) * TAU / ND as f32);
+    for i in 0..NS {
+        for j in 0..NS {
+            let u = (i as f32 - (NS as f32 - 1.0) / 2.0) * cell;
+            let v = (j as f32 - (NS as f32 - 1.0) / 2.0) * cell;
+            if u.hypot(v) > RADIUS {
+                continue;
+            }
+            n_in_circle += 1;
+            // Cell centre rotated into the minutia's frame (paper eq. 2).
+            let px = centre.x + u * ca - v * sa;
+            let py = centre.y + u * sa + v * ca;
+            if hull_distance(hull, px, py) > OMEGA {
+                continue;
+            }
+            let cell_idx = i * NS + j;
+            valid[cell_idx / 64] |= 1u64 << (cell_idx % 64);
+            n_valid += 1;
+            let mut sums = [0.0f32; ND];
+            for p in &neighbours {
+                let d2 = (p.x - px).powi(2) + (p.y - py).powi(2);
+                if d2 > 9.0 * SIGMA_S * SIGMA_S {
+                    continue;
+                }
+                let spatial = gauss_norm * (-d2 / (2.0 * SIGMA_S * SIGMA_S)).exp();
+                let relative = angle_delta(centre.angle, p.angle);
+                for (k, sum) in sums.iter_mut().enumerate() {
+                    *sum += spatial * directional(bin_centres[k], relative);
+                }
+            }
+            for (k, sum) in sums.iter().enumerate() {
+                if *sum > MU_PSI {
+                    let bit = k * N_SPATIAL + cell_idx;
+                    bits[bit / 64] |= 1u64 << (bit % 64);
+                }
+            }
+        }
+    }
+    if (n_valid as f32) < MIN_VALID_CELLS * n_in_circle as f32 {
+        return None;
+    }
+    Some(Cylinder {
+        minutia: u16::try_from(idx).ok()?,
+        bits,
+        valid,
+    })
+}
+
+/// Convex hull, counter-clockwise (Andrew's monotone chain).
+fn convex_hull(points: &[Point]) -> Vec<(f32, f32)> {
+    let mut pts: Vec<(f32, f32)> = points.iter().map(|p| (p.x, p.y)).collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    pts.dedup();
+    if pts.len() < 3 {
+        return pts;
+    }
+    let cross = |o: (f32, f32), a: (f32, f32), b: (f32, f32)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    let mut hull: Vec<(f32, f32)> = Vec::with_capacity(pts.len() * 2);
+    for p in pts.iter().chain(pts.iter().rev().skip(1)) {
+        while hull.len() >= 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], *p) <= 0.0 {
+            hull.pop();
+        }
+        hull.push(*p);
+    }
+    hull.pop();
+    hull
+}
+
+/// Distance from a point to a convex polygon (0 inside).
+fn hull_distance(hull: &[(f32, f32)], x: f32, y: f32) -> f32 {
+    if hull.len() < 3 {
+        return hull
+            .iter()
+            .map(|p| (p.0 - x).hypot(p.1 - y))
+            .fold(f32::INFINITY, f32::min);
+    }
+    let mut inside = true;
+    let mut best = f32::INFINITY;
+    for k in 0..hull.len() {
+        let a = hull[k];
+        let b = hull[(k + 1) % hull.len()];
+        let (ex, ey) = (b.0 - a.0, b.1 - a.1);
+        if ex * (y - a.1) - ey * (x - a.0) < 0.0 {
+            inside = false;
+        }
+        let len2 = (ex * ex + ey * ey).max(1e-9);
+        let t = (((x - a.0) * ex + (y - a.1) * ey) / len2).clamp(0.0, 1.0);
+        best = best.min((a.0 + t * ex - x).hypot(a.1 + t * ey - y));
+    }
+    if inside { 0.0 } else { best }
+}
+
+/// Local similarity of two cylinders, or 0 when they are not comparable.
+#[inline]
+fn cylinder_similarity(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
+    let mut common = [0u64; LAYER_WORDS];
+    let mut n_common = 0u32;
+    for w in 0..LAYER_WORDS {
+        common[w] = a.valid[w] & b.valid[w];
+        n_common += common[w].count_ones();
+    }
+    if n_common < min_common {
+        return 0.0;
+    }
+    let (mut na, mut nb, mut nx) = (0u32, 0u32, 0u32);
+    for layer in 0..ND {
+        for w in 0..LAYER_WORDS {
+            let idx = layer * LAYER_WORDS + w;
+            let ca = a.bits[idx] & common[w];
+            let cb = b.bits[idx] & common[w];
+            na += ca.count_ones();
+            nb += cb.count_ones();
+            nx += (ca ^ cb).count_ones();
+        }
+    }
+    let denom = (na as f32).sqrt() + (nb as f32).sqrt();
+    if denom <= 0.0 {
+        return 0.0;
+    }
+    1.0 - (nx as f32).sqrt() / denom
+}
+
+/// Number of spatial cells inside the cylinder's circle (the reference for minME).
+fn cells_in_circle() -> u32 {
+    let cell = 2.0 * RADIUS / NS as f32;
+    let mut n = 0;
+    for i in 0..NS {
+        for j in 0..NS {
+            let u = (i as f32 - (NS as f32 - 1.0) / 2.0) * cell;
+            let v = (j as f32 - (NS as f32 - 1.0) / 2.0) * cell;
+            if u.hypot(v) <= RADIUS {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Compares two prepared templates; the score is in `[0, 1]`, higher = more alike.
+#[must_use]
+pub fn compare(a: &MccTemplate, b: &MccTemplate) -> f32 {
+    let n_a = a.cylinders.len();
+    let n_b = b.cylinders.len();
+    if n_a == 0 || n_b == 0 {
+        return 0.0;
+    }
+    let min_common = (MIN_MATCHABLE * cells_in_circle() as f32).ceil() as u32;
+    // Local similarity matrix, kept sparse: only comparable pairs with a positive similarity.
+    let mut pairs: Vec<(f32, u16, u16)> = Vec::with_capacity(n_a * 4);
+    for (ia, ca) in a.cylinders.iter().enumerate() {
+        let pa = a.points[ca.minutia as usize];
+        for (ib, cb) in b.cylinders.iter().enumerate() {
+            let pb = b.points[cb.minutia as usize];
+            if angle_delta(pa.angle, pb.angle).abs() > MAX_ANGLE {
+                continue;
+            }
+            let s = cylinder_similarity(ca, cb, min_common);
+            if s > 0.0 {
+                pairs.push((s, ia as u16, ib as u16));
+            }
+        }
+    }
+    let n_min = n_a.min(n_b);
+    let n_p = (MIN_NP + (sigmoid(n_min as f32, MU_P, TAU_P) * (MAX_NP - MIN_NP)).round()) as usize;
+    // LSS-R step 1: the best one-to-one pairs, nR = min(nA, nB) of them at most.
+    pairs.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let mut used_a = vec![false; n_a];
+    let mut used_b = vec![false; n_b];
+    let mut chosen: Vec<(f32, Point, Point)> = Vec::with_capacity(n_min);
+    for (s, ia, ib) in pairs {
+        let (ia, ib) = (ia as usize, ib as usize);
+        if used_a[ia] || used_b[ib] {
+            continue;
+        }
+        used_a[ia] = true;
+        used_b[ib] = true;
+        chosen.push((
+            s,
+            a.points[a.cylinders[ia].minutia as usize],
+            b.points[b.cylinders[ib].minutia as usize],
+        ));
+        if chosen.len() == n_min {
+            break;
+        }
+    }
+    let n_r = chosen.len();
+    if n_r < 2 {
+        return 0.0;
+    }
+    // LSS-R step 2: relaxation by pairwise compatibility ρ (paper eq. 16–18).
+    let mut rho = vec![0.0f32; n_r * n_r];
+    for r in 0..n_r {
+        let (_, ar, br) = chosen[r];
+        for k in 0..n_r {
+            if k == r {
+                continue;
+            }
+            let (_, ak, bk) = chosen[k];
+            let da = (ar.x - ak.x).hypot(ar.y - ak.y);
+            let db = (br.x - bk.x).hypot(br.y - bk.y);
+            let d1 = (da - db).abs();
+            let d2 = angle_delta(
+                angle_delta(ar.angle, ak.angle),
+                angle_delta(br.angle, bk.angle),
+            )
+            .abs();
+            let radial_a = angle_delta(ar.angle, (ak.y - ar.y).atan2(ak.x - ar.x));
+            let radial_b = angle_delta(br.angle, (bk.y - br.y).atan2(bk.x - br.x));
+            let d3 = angle_delta(radial_a, radial_b).abs();
+            rho[r * n_r + k] =
+                sigmoid(d1, MU_1, TAU_1) * sigmoid(d2, MU_2, TAU_2) * sigmoid(d3, MU_3, TAU_3);
+        }
+    }
+    let initial: Vec<f32> = chosen.iter().map(|c| c.0).collect();
+    let mut lambda = initial.clone();
+    let mut next = vec![0.0f32; n_r];
+    for _ in 0..N_REL {
+        for r in 0..n_r {
+            let support: f32 = (0..n_r).map(|k| rho[r * n_r + k] * lambda[k]).sum();
+            next[r] = W_R * lambda[r] + (1.0 - W_R) * support / (n_r - 1) as f32;
+        }
+        std::mem::swap(&mut lambda, &mut next);
+    }
+    // LSS-R step 3: average the nP pairs that kept most of their similarity.
+    let mut order: Vec<usize> = (0..n_r).collect();
+    order.sort_by(|&x, &y| {
+        let ex = lambda[x] / initial[x].max(1e-9);
+        let ey = lambda[y] / initial[y].max(1e-9);
+        ey.total_cmp(&ex)
+    });
+    let take = n_p.min(n_r);
+    let sum: f32 = order.iter().take(take).map(|&r| lambda[r]).sum();
+    // Divide by nP, not by the pairs found, so a template with fewer matching pairs than nP cannot score high.
+    (sum / n_p as f32).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synthetic(n: usize, seed: u32) -> Vec<Point> {
+        let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state % 10_000) as f32 / 10_000.0
+        };
+        (0..n)
+            .map(|_| Point {
+                x: 200.0 * next(),
+                y: -250.0 * next(),
+                angle: TAU * next(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn identical_templates_score_high_and_rotation_is_tolerated() {
+        let pts = synthetic(40, 7);
+        let a = MccTemplate::from_points(pts.clone());
+        assert!(compare(&a, &a) > 0.95);
+        let (c, s) = (0.5f32.cos(), 0.5f32.sin());
+        let moved: Vec<Point> = pts
+            .iter()
+            .map(|p| Point {
+                x: p.x * c - p.y * s + 40.0,
+                y: p.x * s + p.y * c - 25.0,
+                angle: (p.angle + 0.5).rem_euclid(TAU),
+            })
+            .collect();
+        let b = MccTemplate::from_points(moved);
+        let other = MccTemplate::from_points(synthetic(40, 99));
+        let genuine = compare(&a, &b);
+        let impostor = compare(&a, &other);
+        assert!(genuine > 0.8, "{genuine}");
+        assert!(impostor < 0.3, "{impostor}");
+    }
+
+    #[test]
+    fn erf_is_accurate() {
+        assert!((erf(0.5) - 0.520_499_9).abs() < 1e-5);
+        assert!((erf(-1.0) + 0.842_700_8).abs() < 1e-5);
+    }
+}
