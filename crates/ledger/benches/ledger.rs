@@ -1,0 +1,3 @@
+//! Ledger benchmark: durable appends/s and append-to-checkpoint latency beside a fsync'd SQLite insert.
+
+fn main() {}

@@ -1,0 +1,4 @@
+//! Integration tests for garita-ledger, in one binary (see STYLE.md §7).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod vectors;
