@@ -337,7 +337,7 @@ fn segment(img: &Plane, field: &Field) -> Option<Mask> {
     if p95 < 200.0 {
         return None;
     }
-    let threshold = 0.12 * p95;
+    let threshold = 0.09 * p95;
     let mut fg: Vec<bool> = block_energy
         .iter()
         .zip(&block_coh)
@@ -569,7 +569,7 @@ struct Kernel {
 
 fn gabor_kernel(theta: f32, period: f32) -> Kernel {
     let sigma_across = 0.42 * period;
-    let sigma_along = 0.55 * period;
+    let sigma_along = 0.62 * period;
     let radius = (2.5 * sigma_along).ceil() as isize;
     let side = (2 * radius + 1) as usize;
     let (ct, st) = (theta.cos(), theta.sin());
@@ -893,7 +893,7 @@ fn find_minutiae(
                 _ => continue,
             };
             let t = period.at(x, y);
-            if dist[y * w + x] < 0.8 * t {
+            if dist[y * w + x] < 1.2 * t {
                 continue;
             }
             let reach = (1.2 * t).round() as usize;

@@ -9,6 +9,7 @@ mod error;
 mod eval;
 mod extract;
 mod image_io;
+mod iso;
 mod mcc;
 mod template;
 
@@ -16,5 +17,10 @@ pub use error::FingerError;
 pub use eval::{EvalReport, Rates, eval_dir, rates};
 pub use extract::{MAX_MINUTIAE, extract, extract_debug};
 pub use image_io::{DEFAULT_PPI, FingerImage, MAX_PPI, MAX_SIDE, MIN_PPI, load_image};
+pub use iso::{
+    Field, MAX_ISO_RECORD, Type9Kind, Type9Minutia, Type9Minutiae, ViewInfo, from_iso_19794_2,
+    to_iso_19794_2,
+};
 pub use mcc::{MccTemplate, compare};
+pub use template::{MAX_TEMPLATE_MINUTIAE, TEMPLATE_MAGIC, TEMPLATE_VERSION};
 pub use template::{Minutia, MinutiaKind, Template, wrap_angle};
