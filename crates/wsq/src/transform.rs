@@ -1,0 +1,333 @@
+//! The two-channel wavelet filter bank of WSQ spec §2.1–2.2 (analysis) and §2.3 (synthesis).
+//!
+//! Both directions use symmetric (odd-length, linear-phase) filters with whole-sample symmetric extension of the
+//! signal (spec §2.1.2). For a signal of length `n`, the lowpass band has `ceil(n/2)` samples at the even signal
+//! positions and the highpass band `floor(n/2)` samples at the odd positions. On reconstruction the bands inherit
+//! the matching symmetries: the lowpass band is whole-sample symmetric on the left and, for even `n`, half-sample
+//! symmetric on the right; the highpass band is half-sample symmetric on the left and, for odd `n`, on the right.
+//!
+//! Reconstruction is done in single precision and every output sample is summed in a fixed order (lowpass terms by
+//! ascending tap, then highpass terms by ascending tap), which is the order the NBIS reference decoder uses; with
+//! IEEE-754 arithmetic that makes our decoded pixels bit-identical to it.
+
+use crate::tree::{N_NODES, Node, Trees};
+
+/// Lowpass and highpass filters for one direction of the filter bank.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FilterPair {
+    pub lo: Vec<f32>,
+    pub hi: Vec<f32>,
+}
+
+// The spec's digits, kept verbatim even where they exceed single precision.
+#[allow(clippy::excessive_precision)]
+/// The analysis filters of WSQ spec Table 1 (the CDF 9/7 biorthogonal pair as scaled by the spec).
+pub(crate) const ANALYSIS_LOWPASS: [f32; 9] = [
+    0.037_828_455_506_995_46,
+    -0.023_849_465_019_380,
+    -0.110_624_404_418_423_42,
+    0.377_402_855_612_653_8,
+    0.852_698_679_009_403_4,
+    0.377_402_855_612_653_8,
+    -0.110_624_404_418_423_42,
+    -0.023_849_465_019_380,
+    0.037_828_455_506_995_46,
+];
+#[allow(clippy::excessive_precision)]
+/// Highpass analysis filter of WSQ spec Table 1.
+pub(crate) const ANALYSIS_HIGHPASS: [f32; 7] = [
+    0.064_538_882_628_938_45,
+    -0.040_689_417_609_558_44,
+    -0.418_092_273_222_212_2,
+    0.788_485_616_405_664_4,
+    -0.418_092_273_222_212_2,
+    -0.040_689_417_609_558_44,
+    0.064_538_882_628_938_45,
+];
+
+/// Maps a possibly out-of-range index into `0..len` by repeated symmetric reflection. `left_half`/`right_half`
+/// select half-sample symmetry (the edge sample repeats) instead of whole-sample symmetry at each end.
+fn reflect(mut idx: isize, len: usize, left_half: bool, right_half: bool) -> usize {
+    let len = len as isize;
+    if len <= 1 {
+        return 0;
+    }
+    // Each reflection moves the index strictly closer to the range, so a few rounds always suffice for the
+    // filter lengths allowed (< 32 taps); the bound only guards against a logic slip turning into a hang.
+    for _ in 0..64 {
+        if idx < 0 {
+            idx = if left_half { -idx - 1 } else { -idx };
+        } else if idx >= len {
+            idx = if right_half {
+                2 * len - 1 - idx
+            } else {
+                2 * len - 2 - idx
+            };
+        } else {
+            break;
+        }
+    }
+    idx.clamp(0, len - 1) as usize
+}
+
+/// For each output sample of a one-dimensional transform, the ordered list of (input index, coefficient) terms.
+#[derive(Debug, Clone)]
+struct Plan {
+    starts: Vec<usize>,
+    src: Vec<u32>,
+    coef: Vec<f32>,
+}
+
+impl Plan {
+    fn terms(&self, out: usize) -> (&[u32], &[f32]) {
+        let range = match (self.starts.get(out), self.starts.get(out + 1)) {
+            (Some(&a), Some(&b)) => a..b,
+            _ => 0..0,
+        };
+        (
+            self.src.get(range.clone()).unwrap_or_default(),
+            self.coef.get(range).unwrap_or_default(),
+        )
+    }
+
+    /// Synthesis of a line of `n` samples laid out as [lowpass | highpass] (or [highpass | lowpass] if `inv`).
+    fn synthesis(n: usize, inv: bool, f: &FilterPair) -> Plan {
+        let n_lo = n - n / 2;
+        let n_hi = n / 2;
+        let (lo_off, hi_off) = if inv { (n_hi, 0) } else { (0, n_lo) };
+        let c_lo = (f.lo.len() / 2) as isize;
+        let c_hi = (f.hi.len() / 2) as isize;
+        let odd = n % 2 == 1;
+        let mut plan = Plan {
+            starts: Vec::with_capacity(n + 1),
+            src: Vec::new(),
+            coef: Vec::new(),
+        };
+        for out in 0..n as isize {
+            plan.starts.push(plan.src.len());
+            for (tap, &c) in f.lo.iter().enumerate() {
+                let pos = out + tap as isize - c_lo;
+                if pos.rem_euclid(2) == 0 && n_lo > 0 {
+                    let k = reflect(pos.div_euclid(2), n_lo, false, !odd);
+                    plan.src.push((lo_off + k) as u32);
+                    plan.coef.push(c);
+                }
+            }
+            for (tap, &c) in f.hi.iter().enumerate() {
+                let pos = out + tap as isize - c_hi - 1;
+                if pos.rem_euclid(2) == 0 && n_hi > 0 {
+                    let k = reflect(pos.div_euclid(2), n_hi, true, odd);
+                    plan.src.push((hi_off + k) as u32);
+                    plan.coef.push(c);
+                }
+            }
+        }
+        plan.starts.push(plan.src.len());
+        plan
+    }
+
+    /// Analysis of a line of `n` samples into [lowpass | highpass] (or [highpass | lowpass] if `inv`).
+    fn analysis(n: usize, inv: bool, f: &FilterPair) -> Plan {
+        let n_lo = n - n / 2;
+        let n_hi = n / 2;
+        let c_lo = (f.lo.len() / 2) as isize;
+        let c_hi = (f.hi.len() / 2) as isize;
+        // Output slot -> (band, k); build in output-slot order so `terms(slot)` indexes directly.
+        let mut per_slot: Vec<(bool, usize)> = Vec::with_capacity(n);
+        if inv {
+            per_slot.extend((0..n_hi).map(|k| (true, k)));
+            per_slot.extend((0..n_lo).map(|k| (false, k)));
+        } else {
+            per_slot.extend((0..n_lo).map(|k| (false, k)));
+            per_slot.extend((0..n_hi).map(|k| (true, k)));
+        }
+        let mut plan = Plan {
+            starts: Vec::with_capacity(n + 1),
+            src: Vec::new(),
+            coef: Vec::new(),
+        };
+        for (is_hi, k) in per_slot {
+            plan.starts.push(plan.src.len());
+            let (taps, center, phase) = if is_hi {
+                (&f.hi, c_hi, 1)
+            } else {
+                (&f.lo, c_lo, 0)
+            };
+            for (tap, &c) in taps.iter().enumerate() {
+                let pos = 2 * k as isize + phase + tap as isize - center;
+                plan.src.push(reflect(pos, n, false, false) as u32);
+                plan.coef.push(c);
+            }
+        }
+        plan.starts.push(plan.src.len());
+        plan
+    }
+
+    /// Applies the plan along x to `rows` rows of `src` (row pitch `pitch`) into `dst` (same pitch).
+    fn apply_rows(&self, src: &[f32], dst: &mut [f32], pitch: usize, rows: usize, n: usize) {
+        for (src_row, dst_row) in src.chunks(pitch).zip(dst.chunks_mut(pitch)).take(rows) {
+            for (out, d) in dst_row.iter_mut().take(n).enumerate() {
+                let (idx, coef) = self.terms(out);
+                let mut acc = 0.0f32;
+                let mut first = true;
+                for (&i, &c) in idx.iter().zip(coef) {
+                    let s = src_row.get(i as usize).copied().unwrap_or(0.0);
+                    if first {
+                        acc = s * c;
+                        first = false;
+                    } else {
+                        acc += s * c;
+                    }
+                }
+                *d = acc;
+            }
+        }
+    }
+
+    /// Applies the plan along y to `cols` columns: output row `out` of `dst` is accumulated from whole rows of
+    /// `src`, which keeps the per-sample summation order of [`Plan::terms`] while running over contiguous memory.
+    fn apply_cols(&self, src: &[f32], dst: &mut [f32], pitch: usize, cols: usize, n: usize) {
+        for out in 0..n {
+            let (idx, coef) = self.terms(out);
+            let Some(dst_row) = dst.get_mut(out * pitch..out * pitch + cols) else {
+                return;
+            };
+            for (t, (&i, &c)) in idx.iter().zip(coef).enumerate() {
+                let start = i as usize * pitch;
+                let Some(src_row) = src.get(start..start + cols) else {
+                    continue;
+                };
+                if t == 0 {
+                    for (d, &s) in dst_row.iter_mut().zip(src_row) {
+                        *d = s * c;
+                    }
+                } else {
+                    for (d, &s) in dst_row.iter_mut().zip(src_row) {
+                        *d += s * c;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Copies a rectangle out of the image plane into a packed buffer.
+fn extract(plane: &[f32], width: usize, node: &Node, out: &mut Vec<f32>) {
+    let r = node.rect;
+    out.clear();
+    for y in r.y..r.y + r.h {
+        let start = y * width + r.x;
+        if let Some(row) = plane.get(start..start + r.w) {
+            out.extend_from_slice(row);
+        }
+    }
+}
+
+/// Copies a packed buffer back into a rectangle of the image plane.
+fn insert(plane: &mut [f32], width: usize, node: &Node, packed: &[f32]) {
+    let r = node.rect;
+    if r.w == 0 {
+        return;
+    }
+    for (row_idx, row) in packed.chunks(r.w).enumerate().take(r.h) {
+        let start = (r.y + row_idx) * width + r.x;
+        if let Some(dst) = plane.get_mut(start..start + r.w) {
+            dst.copy_from_slice(row);
+        }
+    }
+}
+
+/// Inverse transform in place: rebuilds the image plane from its subbands, deepest split first (spec §2.3).
+pub(crate) fn reconstruct(plane: &mut [f32], width: usize, trees: &Trees, filters: &FilterPair) {
+    let mut region = Vec::new();
+    let mut tmp = Vec::new();
+    for node in trees.nodes.iter().rev().take(N_NODES) {
+        let r = node.rect;
+        if r.w == 0 || r.h == 0 {
+            continue;
+        }
+        extract(plane, width, node, &mut region);
+        tmp.clear();
+        tmp.resize(r.w * r.h, 0.0);
+        // Columns first, then rows: the reverse of the analysis order.
+        Plan::synthesis(r.h, node.inv_y, filters).apply_cols(&region, &mut tmp, r.w, r.w, r.h);
+        Plan::synthesis(r.w, node.inv_x, filters).apply_rows(&tmp, &mut region, r.w, r.h, r.w);
+        insert(plane, width, node, &region);
+    }
+}
+
+/// Forward transform in place: splits the image plane into the 64 subbands (spec §2.2).
+pub(crate) fn decompose(plane: &mut [f32], width: usize, trees: &Trees, filters: &FilterPair) {
+    let mut region = Vec::new();
+    let mut tmp = Vec::new();
+    for node in trees.nodes.iter() {
+        let r = node.rect;
+        if r.w == 0 || r.h == 0 {
+            continue;
+        }
+        extract(plane, width, node, &mut region);
+        tmp.clear();
+        tmp.resize(r.w * r.h, 0.0);
+        Plan::analysis(r.w, node.inv_x, filters).apply_rows(&region, &mut tmp, r.w, r.h, r.w);
+        Plan::analysis(r.h, node.inv_y, filters).apply_cols(&tmp, &mut region, r.w, r.w, r.h);
+        insert(plane, width, node, &region);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Synthesis filters derived from the analysis pair the way a decoder derives them from the DTT segment.
+    fn synthesis_filters() -> FilterPair {
+        let modulate = |f: &[f32]| -> Vec<f32> {
+            let c = f.len() / 2;
+            f.iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    if (i as isize - c as isize) % 2 == 0 {
+                        v
+                    } else {
+                        -v
+                    }
+                })
+                .collect()
+        };
+        FilterPair {
+            lo: modulate(&ANALYSIS_HIGHPASS),
+            hi: modulate(&ANALYSIS_LOWPASS),
+        }
+    }
+
+    #[test]
+    fn reflection_is_whole_or_half_sample() {
+        assert_eq!(reflect(-1, 5, false, false), 1);
+        assert_eq!(reflect(-1, 5, true, false), 0);
+        assert_eq!(reflect(5, 5, false, false), 3);
+        assert_eq!(reflect(5, 5, false, true), 4);
+        assert_eq!(reflect(-7, 2, false, true), 1);
+        assert_eq!(reflect(3, 1, false, false), 0);
+    }
+
+    #[test]
+    fn analysis_then_synthesis_reconstructs_a_line() {
+        let analysis = FilterPair {
+            lo: ANALYSIS_LOWPASS.to_vec(),
+            hi: ANALYSIS_HIGHPASS.to_vec(),
+        };
+        let synthesis = synthesis_filters();
+        for n in [8usize, 9, 16, 17, 31, 100, 101] {
+            for inv in [false, true] {
+                let signal: Vec<f32> = (0..n).map(|i| ((i * 37 % 11) as f32) - 5.0).collect();
+                let mut bands = vec![0.0; n];
+                Plan::analysis(n, inv, &analysis).apply_rows(&signal, &mut bands, n, 1, n);
+                let mut back = vec![0.0; n];
+                Plan::synthesis(n, inv, &synthesis).apply_rows(&bands, &mut back, n, 1, n);
+                // The spec's pair is biorthogonal with unit gain: perfect reconstruction up to rounding.
+                for (a, b) in signal.iter().zip(&back) {
+                    assert!((a - b).abs() < 1e-4, "n={n} inv={inv} {a} {b}");
+                }
+            }
+        }
+    }
+}

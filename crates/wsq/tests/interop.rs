@@ -1,0 +1,149 @@
+//! Interop with the NBIS reference (PyPI `wsq` through scripts/wsq_nbis.py); each test skips with a message when
+//! the module is missing (install it with scripts/wsq-reference.sh).
+
+use crate::util::{self, Nbis};
+use garita_wsq::{EncodeOptions, GrayImage};
+
+/// The spec's conformance bar for decoders, and this project's floor: ≥ 99.9 % of pixels within one grey level.
+fn assert_matches(label: &str, ours: &[u8], nbis: &[u8]) -> util::Diff {
+    let d = util::diff(ours, nbis);
+    eprintln!(
+        "{label}: vs NBIS max diff {}, identical {:.4} %, within 1 grey level {:.4} %",
+        d.max, d.identical_pct, d.within1_pct
+    );
+    assert!(
+        d.within1_pct >= 99.9,
+        "{label}: only {:.4} % within 1 grey level of NBIS",
+        d.within1_pct
+    );
+    d
+}
+
+#[test]
+fn decode_matches_nbis_on_shared_files() {
+    let (Some(dir), Some(nbis)) = (util::data_dir(), Nbis::get()) else {
+        return;
+    };
+    let mut n_identical = 0;
+    let files = util::wsq_files(&dir);
+    for (n, path) in &files {
+        let data = std::fs::read(path).unwrap();
+        let ours = garita_wsq::decode(&data).unwrap();
+        let d = assert_matches(&format!("fp-{n}"), ours.pixels(), &nbis.decode(&data));
+        n_identical += usize::from(d.max == 0);
+    }
+    eprintln!(
+        "{n_identical}/{} shared files decode bit-identical to NBIS",
+        files.len()
+    );
+    assert_eq!(
+        n_identical,
+        files.len(),
+        "goal: every file identical to NBIS"
+    );
+}
+
+#[test]
+fn decode_matches_nbis_on_nbis_encoded_odd_sizes() {
+    let (Some(dir), Some(nbis)) = (util::data_dir(), Nbis::get()) else {
+        return;
+    };
+    let source = garita_wsq::decode(&std::fs::read(dir.join("fp-2.wsq")).unwrap()).unwrap();
+    // Odd and even sizes exercise every branch of the subband splits and of the symmetric extensions.
+    for (x, y, w, h) in [
+        (0, 0, 804, 752),
+        (13, 7, 545, 623),
+        (100, 50, 301, 257),
+        (3, 9, 256, 333),
+        (0, 0, 64, 64),
+    ] {
+        let pixels = util::crop(source.pixels(), source.width(), x, y, w, h);
+        let wsq = nbis.encode(w, h, &pixels);
+        let ours = garita_wsq::decode(&wsq).unwrap();
+        assert_eq!((ours.width(), ours.height()), (w, h));
+        let d = assert_matches(
+            &format!("NBIS-encoded {w}x{h}"),
+            ours.pixels(),
+            &nbis.decode(&wsq),
+        );
+        assert_eq!(d.max, 0, "{w}x{h}: goal is identical pixels");
+    }
+}
+
+#[test]
+fn our_encoding_decodes_in_nbis_within_a_tenth_of_a_db() {
+    let (Some(dir), Some(nbis)) = (util::data_dir(), Nbis::get()) else {
+        return;
+    };
+    for n in [1, 4, 7, 10] {
+        let source =
+            garita_wsq::decode(&std::fs::read(dir.join(format!("fp-{n}.wsq"))).unwrap()).unwrap();
+        let (w, h) = (source.width(), source.height());
+        let ours = garita_wsq::encode(
+            &source,
+            &EncodeOptions {
+                ppi: Some(500),
+                ..EncodeOptions::default()
+            },
+        )
+        .unwrap();
+        let theirs = nbis.encode(w, h, source.pixels());
+        // NBIS must accept our file, and our decoder must agree with it on both files.
+        let ours_in_nbis = nbis.decode(&ours);
+        let theirs_in_nbis = nbis.decode(&theirs);
+        assert_matches(
+            &format!("fp-{n} our encoding"),
+            garita_wsq::decode(&ours).unwrap().pixels(),
+            &ours_in_nbis,
+        );
+        assert_matches(
+            &format!("fp-{n} NBIS encoding"),
+            garita_wsq::decode(&theirs).unwrap().pixels(),
+            &theirs_in_nbis,
+        );
+        let (p_ours, p_theirs) = (
+            util::psnr(source.pixels(), &ours_in_nbis),
+            util::psnr(source.pixels(), &theirs_in_nbis),
+        );
+        let bpp = |b: &[u8]| b.len() as f64 * 8.0 / f64::from(w * h);
+        eprintln!(
+            "fp-{n}: ours {:.4} bpp PSNR {p_ours:.3} dB; NBIS {:.4} bpp PSNR {p_theirs:.3} dB; delta {:+.3} dB",
+            bpp(&ours),
+            bpp(&theirs),
+            p_ours - p_theirs
+        );
+        assert!(
+            p_ours >= p_theirs - 0.1,
+            "fp-{n}: PSNR {p_ours:.3} dB more than 0.1 dB below NBIS's {p_theirs:.3}"
+        );
+        assert!(
+            bpp(&ours) <= bpp(&theirs) * 1.02,
+            "fp-{n}: our file is more than 2 % larger than NBIS's"
+        );
+    }
+}
+
+#[test]
+fn nbis_reads_our_comments_and_resolution() {
+    let (Some(dir), Some(nbis)) = (util::data_dir(), Nbis::get()) else {
+        return;
+    };
+    let source = garita_wsq::decode(&std::fs::read(dir.join("fp-3.wsq")).unwrap()).unwrap();
+    let image = GrayImage::new(source.width(), source.height(), source.pixels().to_vec()).unwrap();
+    let options = EncodeOptions {
+        bitrate: 2.25,
+        ppi: Some(500),
+        nistcom: vec![("FING_CLASS".to_string(), "WN".to_string())],
+        comments: vec!["garita test".to_string()],
+    };
+    let wsq = garita_wsq::encode(&image, &options).unwrap();
+    let decoded = nbis.decode(&wsq);
+    assert_eq!(decoded.len(), source.pixels().len());
+    assert!(
+        util::psnr(source.pixels(), &decoded) > 35.0,
+        "2.25 bpp should be near-lossless"
+    );
+    let info = garita_wsq::info(&wsq).unwrap();
+    assert_eq!(info.comments[1], "garita test");
+    assert!(info.comments[0].starts_with("NIST_COM 10\nFING_CLASS WN\nPIX_WIDTH"));
+}
