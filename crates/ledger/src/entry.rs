@@ -78,6 +78,12 @@ impl Label {
         Ok(Self(value.to_owned()))
     }
 
+    /// A label from a literal known to be valid (benchmarks and tests).
+    pub(crate) fn new_unchecked(value: &str) -> Self {
+        debug_assert!(Self::new(value).is_ok());
+        Self(value.to_owned())
+    }
+
     /// The label text.
     pub fn as_str(&self) -> &str {
         &self.0

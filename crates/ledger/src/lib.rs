@@ -47,6 +47,7 @@
 //! [tlog-witness]: https://c2sp.org/tlog-witness
 //! [tlog-proof]: https://c2sp.org/tlog-proof
 
+pub mod bench;
 mod entry;
 mod error;
 mod fsutil;
