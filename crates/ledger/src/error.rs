@@ -319,6 +319,12 @@ pub enum VerifyError {
         /// Leaf index.
         index: u64,
     },
+    /// The given record is not in any entry bundle of the checkpointed tree.
+    #[error("the given record is not among the {size} entries of the checkpointed tree")]
+    RecordNotFound {
+        /// Checkpoint size.
+        size: u64,
+    },
     /// The leaf index is outside the checkpoint.
     #[error("leaf {index} is not covered by checkpoint size {size}")]
     LeafOutOfRange {

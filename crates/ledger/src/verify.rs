@@ -71,7 +71,7 @@ impl TileSource for DirSource {
 pub struct VerifyOptions {
     /// Check inclusion of this leaf.
     pub leaf: Option<u64>,
-    /// With `leaf`: the record bytes that must be that leaf's entry.
+    /// The entry bytes that must be leaf `leaf`; without `leaf`, the entry bundles are searched for it.
     pub entry: Option<Vec<u8>>,
     /// Recompute the whole tree from the entry bundles and compare every tile (reads the whole log).
     pub full_audit: bool,
@@ -153,7 +153,11 @@ pub fn verify_log(
         consistent_with = Some(old);
     }
 
-    if let Some(index) = opts.leaf {
+    let leaf_index = match (opts.leaf, &opts.entry) {
+        (None, Some(entry)) => Some(find_entry(source, size, leaf_hash(entry))?),
+        (leaf, _) => leaf,
+    };
+    if let Some(index) = leaf_index {
         if index >= size {
             return Err(VerifyError::LeafOutOfRange { index, size });
         }
@@ -174,7 +178,7 @@ pub fn verify_log(
         size,
         root,
         consistent_with,
-        leaf: opts.leaf,
+        leaf: leaf_index,
         cosigners: verified.cosigners,
         audited: opts.full_audit,
         checkpoint: note,
@@ -198,6 +202,28 @@ pub fn consistency_proof_from_tiles(
     }
     let tiles = AuthTiles::new(source, size, root)?;
     tiles.run(|r| tlog_tiles::prove_tree(size, old, r))
+}
+
+/// Finds the first leaf whose entry hashes to `want` by reading the entry bundles in order.
+fn find_entry(source: &dyn TileSource, size: u64, want: Hash) -> Result<u64, VerifyError> {
+    for tile_index in 0..size.div_ceil(TILE_WIDTH) {
+        let width = tile_width(0, tile_index, size).unwrap_or(0);
+        let path = TileId::entries(tile_index, width).path();
+        let bundle = source.get(&path)?;
+        let entries =
+            tiles::decode_bundle(&bundle).map_err(|offset| VerifyError::BundleMalformed {
+                path: path.clone(),
+                offset,
+            })?;
+        if let Some(pos) = entries
+            .iter()
+            .take(usize::from(width))
+            .position(|e| leaf_hash(e) == want)
+        {
+            return Ok(tile_index * TILE_WIDTH + pos as u64);
+        }
+    }
+    Err(VerifyError::RecordNotFound { size })
 }
 
 /// Checks that the entry bundle holding `index` carries an entry hashing to the authenticated leaf hash.

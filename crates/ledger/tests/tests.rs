@@ -4,3 +4,4 @@
 mod crash;
 mod vectors;
 mod verify;
+mod witness;

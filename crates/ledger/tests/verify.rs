@@ -61,6 +61,23 @@ fn untampered_log_verifies_fully() {
         let report = verify_log(&src, &log.vkey(), None, &o).unwrap();
         assert_eq!(report.size, 600);
     }
+    // A record without a leaf index is found by searching the bundles.
+    let o = VerifyOptions {
+        entry: Some(entry(300)),
+        ..Default::default()
+    };
+    assert_eq!(
+        verify_log(&src, &log.vkey(), None, &o).unwrap().leaf,
+        Some(300)
+    );
+    let o = VerifyOptions {
+        entry: Some(b"never logged".to_vec()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        verify_log(&src, &log.vkey(), None, &o),
+        Err(VerifyError::RecordNotFound { size: 600 })
+    ));
     // The wrong record for a leaf is reported as such.
     let o = VerifyOptions {
         leaf: Some(7),
