@@ -10,7 +10,7 @@
 //! ascending tap, then highpass terms by ascending tap), which is the order the NBIS reference decoder uses; with
 //! IEEE-754 arithmetic that makes our decoded pixels bit-identical to it.
 
-use crate::tree::{N_NODES, Node, Trees};
+use crate::tree::{N_NODES, Trees};
 
 /// Lowpass and highpass filters for one direction of the filter bank.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,38 +163,25 @@ impl Plan {
         plan
     }
 
-    /// Applies the plan along x to `rows` rows of `src` (row pitch `pitch`) into `dst` (same pitch).
-    fn apply_rows(&self, src: &[f32], dst: &mut [f32], pitch: usize, rows: usize, n: usize) {
-        for (src_row, dst_row) in src.chunks(pitch).zip(dst.chunks_mut(pitch)).take(rows) {
-            for (out, d) in dst_row.iter_mut().take(n).enumerate() {
-                let (idx, coef) = self.terms(out);
-                let mut acc = 0.0f32;
-                let mut first = true;
-                for (&i, &c) in idx.iter().zip(coef) {
-                    let s = src_row.get(i as usize).copied().unwrap_or(0.0);
-                    if first {
-                        acc = s * c;
-                        first = false;
-                    } else {
-                        acc += s * c;
-                    }
-                }
-                *d = acc;
-            }
-        }
-    }
-
-    /// Applies the plan along y to `cols` columns: output row `out` of `dst` is accumulated from whole rows of
-    /// `src`, which keeps the per-sample summation order of [`Plan::terms`] while running over contiguous memory.
-    fn apply_cols(&self, src: &[f32], dst: &mut [f32], pitch: usize, cols: usize, n: usize) {
+    /// Applies the plan down the columns of a `cols`-wide block: output row `out` is accumulated from whole input
+    /// rows, which keeps the per-sample summation order of [`Plan::terms`] while running over contiguous memory
+    /// (and so vectorises). `src` and `dst` address their blocks as [`Block`]s of a larger buffer.
+    fn apply_cols(
+        &self,
+        src: &[f32],
+        src_at: Block,
+        dst: &mut [f32],
+        dst_at: Block,
+        cols: usize,
+        n: usize,
+    ) {
         for out in 0..n {
             let (idx, coef) = self.terms(out);
-            let Some(dst_row) = dst.get_mut(out * pitch..out * pitch + cols) else {
+            let Some(dst_row) = dst.get_mut(dst_at.row(out, cols)) else {
                 return;
             };
             for (t, (&i, &c)) in idx.iter().zip(coef).enumerate() {
-                let start = i as usize * pitch;
-                let Some(src_row) = src.get(start..start + cols) else {
+                let Some(src_row) = src.get(src_at.row(i as usize, cols)) else {
                     continue;
                 };
                 if t == 0 {
@@ -211,66 +198,152 @@ impl Plan {
     }
 }
 
-/// Copies a rectangle out of the image plane into a packed buffer.
-fn extract(plane: &[f32], width: usize, node: &Node, out: &mut Vec<f32>) {
-    let r = node.rect;
-    out.clear();
-    for y in r.y..r.y + r.h {
-        let start = y * width + r.x;
-        if let Some(row) = plane.get(start..start + r.w) {
-            out.extend_from_slice(row);
+/// Where a rectangular block lives in a buffer: index of its first sample and distance between its rows.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    base: usize,
+    pitch: usize,
+}
+
+impl Block {
+    fn packed(pitch: usize) -> Block {
+        Block { base: 0, pitch }
+    }
+
+    fn row(self, row: usize, len: usize) -> std::ops::Range<usize> {
+        let start = self.base + row * self.pitch;
+        start..start + len
+    }
+}
+
+/// Transposes the `width` x `height` block `src_at` of `src` into the `height` x `width` block `dst_at` of `dst`,
+/// in tiles to stay in cache.
+fn transpose(
+    src: &[f32],
+    src_at: Block,
+    width: usize,
+    height: usize,
+    dst: &mut [f32],
+    dst_at: Block,
+) {
+    const TILE: usize = 16;
+    for y0 in (0..height).step_by(TILE) {
+        for x0 in (0..width).step_by(TILE) {
+            let x1 = (x0 + TILE).min(width);
+            for y in y0..(y0 + TILE).min(height) {
+                let Some(row) = src.get(src_at.row(y, width)) else {
+                    return;
+                };
+                for (x, &v) in row.iter().enumerate().take(x1).skip(x0) {
+                    if let Some(d) = dst.get_mut(dst_at.base + x * dst_at.pitch + y) {
+                        *d = v;
+                    }
+                }
+            }
         }
     }
 }
 
-/// Copies a packed buffer back into a rectangle of the image plane.
-fn insert(plane: &mut [f32], width: usize, node: &Node, packed: &[f32]) {
-    let r = node.rect;
-    if r.w == 0 {
-        return;
-    }
-    for (row_idx, row) in packed.chunks(r.w).enumerate().take(r.h) {
-        let start = (r.y + row_idx) * width + r.x;
-        if let Some(dst) = plane.get_mut(start..start + r.w) {
-            dst.copy_from_slice(row);
+/// Buffers reused across the nodes of one transform, so the large ones are allocated (and page-faulted) once.
+#[derive(Default)]
+struct Scratch {
+    tmp: Vec<f32>,
+    columns: Vec<f32>,
+    filtered: Vec<f32>,
+}
+
+impl Scratch {
+    fn size(&mut self, n: usize) {
+        for buf in [&mut self.tmp, &mut self.columns, &mut self.filtered] {
+            if buf.len() < n {
+                buf.resize(n, 0.0);
+            }
         }
     }
 }
 
 /// Inverse transform in place: rebuilds the image plane from its subbands, deepest split first (spec §2.3).
 pub(crate) fn reconstruct(plane: &mut [f32], width: usize, trees: &Trees, filters: &FilterPair) {
-    let mut region = Vec::new();
-    let mut tmp = Vec::new();
+    let mut s = Scratch::default();
     for node in trees.nodes.iter().rev().take(N_NODES) {
         let r = node.rect;
         if r.w == 0 || r.h == 0 {
             continue;
         }
-        extract(plane, width, node, &mut region);
-        tmp.clear();
-        tmp.resize(r.w * r.h, 0.0);
-        // Columns first, then rows: the reverse of the analysis order.
-        Plan::synthesis(r.h, node.inv_y, filters).apply_cols(&region, &mut tmp, r.w, r.w, r.h);
-        Plan::synthesis(r.w, node.inv_x, filters).apply_rows(&tmp, &mut region, r.w, r.h, r.w);
-        insert(plane, width, node, &region);
+        s.size(r.w * r.h);
+        let region = Block {
+            base: r.y * width + r.x,
+            pitch: width,
+        };
+        // Columns first, then rows: the reverse of the analysis order. Rows are filtered as columns of the
+        // transposed block.
+        Plan::synthesis(r.h, node.inv_y, filters).apply_cols(
+            plane,
+            region,
+            &mut s.tmp,
+            Block::packed(r.w),
+            r.w,
+            r.h,
+        );
+        transpose(
+            &s.tmp,
+            Block::packed(r.w),
+            r.w,
+            r.h,
+            &mut s.columns,
+            Block::packed(r.h),
+        );
+        Plan::synthesis(r.w, node.inv_x, filters).apply_cols(
+            &s.columns,
+            Block::packed(r.h),
+            &mut s.filtered,
+            Block::packed(r.h),
+            r.h,
+            r.w,
+        );
+        transpose(&s.filtered, Block::packed(r.h), r.h, r.w, plane, region);
     }
 }
 
 /// Forward transform in place: splits the image plane into the 64 subbands (spec §2.2).
 pub(crate) fn decompose(plane: &mut [f32], width: usize, trees: &Trees, filters: &FilterPair) {
-    let mut region = Vec::new();
-    let mut tmp = Vec::new();
+    let mut s = Scratch::default();
     for node in trees.nodes.iter() {
         let r = node.rect;
         if r.w == 0 || r.h == 0 {
             continue;
         }
-        extract(plane, width, node, &mut region);
-        tmp.clear();
-        tmp.resize(r.w * r.h, 0.0);
-        Plan::analysis(r.w, node.inv_x, filters).apply_rows(&region, &mut tmp, r.w, r.h, r.w);
-        Plan::analysis(r.h, node.inv_y, filters).apply_cols(&tmp, &mut region, r.w, r.w, r.h);
-        insert(plane, width, node, &region);
+        s.size(r.w * r.h);
+        let region = Block {
+            base: r.y * width + r.x,
+            pitch: width,
+        };
+        // Rows first (as columns of the transposed block), then columns.
+        transpose(plane, region, r.w, r.h, &mut s.columns, Block::packed(r.h));
+        Plan::analysis(r.w, node.inv_x, filters).apply_cols(
+            &s.columns,
+            Block::packed(r.h),
+            &mut s.filtered,
+            Block::packed(r.h),
+            r.h,
+            r.w,
+        );
+        transpose(
+            &s.filtered,
+            Block::packed(r.h),
+            r.h,
+            r.w,
+            &mut s.tmp,
+            Block::packed(r.w),
+        );
+        Plan::analysis(r.h, node.inv_y, filters).apply_cols(
+            &s.tmp,
+            Block::packed(r.w),
+            plane,
+            region,
+            r.w,
+            r.h,
+        );
     }
 }
 
@@ -320,9 +393,23 @@ mod tests {
             for inv in [false, true] {
                 let signal: Vec<f32> = (0..n).map(|i| ((i * 37 % 11) as f32) - 5.0).collect();
                 let mut bands = vec![0.0; n];
-                Plan::analysis(n, inv, &analysis).apply_rows(&signal, &mut bands, n, 1, n);
+                Plan::analysis(n, inv, &analysis).apply_cols(
+                    &signal,
+                    Block::packed(1),
+                    &mut bands,
+                    Block::packed(1),
+                    1,
+                    n,
+                );
                 let mut back = vec![0.0; n];
-                Plan::synthesis(n, inv, &synthesis).apply_rows(&bands, &mut back, n, 1, n);
+                Plan::synthesis(n, inv, &synthesis).apply_cols(
+                    &bands,
+                    Block::packed(1),
+                    &mut back,
+                    Block::packed(1),
+                    1,
+                    n,
+                );
                 // The spec's pair is biorthogonal with unit gain: perfect reconstruction up to rounding.
                 for (a, b) in signal.iter().zip(&back) {
                     assert!((a - b).abs() < 1e-4, "n={n} inv={inv} {a} {b}");
