@@ -394,6 +394,9 @@ pub enum WitnessError {
         /// What failed.
         reason: &'static str,
     },
+    /// The log could not be read, or its tiles did not authenticate.
+    #[error("reading the log")]
+    Log(#[source] Box<VerifyError>),
     /// Signing failed.
     #[error("cosigning failed")]
     Sign(#[source] KeyError),
@@ -417,6 +420,7 @@ impl WitnessError {
             Self::Signature(_) => 403,
             Self::Conflict { .. } => 409,
             Self::Unprocessable { .. } => 422,
+            Self::Log(_) => 502,
             Self::Sign(_) | Self::State { .. } => 500,
         }
     }

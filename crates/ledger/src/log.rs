@@ -508,13 +508,13 @@ impl Log {
         write_files_durably(&repairs)
     }
 
-    /// Serves a tlog-tiles resource: `checkpoint`, `tile/<L>/<N>[.p/<W>]` or `tile/entries/<N>[.p/<W>]`.
-    /// `Ok(None)` means not found (HTTP 404).
+    /// Serves a tlog-tiles resource: `checkpoint`, `tile/<L>/<N>[.p/<W>]` or `tile/entries/<N>[.p/<W>]` (the
+    /// path after the `/log/` prefix). `Ok(None)` means not found (HTTP 404), including any path that is not the
+    /// canonical spelling of a resource ([`Resource::from_path`] tells them apart if needed).
     ///
     /// # Errors
     ///
-    /// [`PathError`] (wrapped as `Err(Err)`) is not used: an invalid path is reported as `Ok(None)` by
-    /// [`Log::serve`]; use [`Resource::from_path`] to distinguish. [`LogError::Io`] when a tile file cannot be read.
+    /// [`LogError::Io`] when a tile file exists but cannot be read.
     pub fn serve(&self, path: &str) -> Result<Option<Vec<u8>>, LogError> {
         match Resource::from_path(path) {
             Err(PathError { .. }) => Ok(None),

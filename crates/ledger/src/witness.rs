@@ -286,6 +286,41 @@ impl Witness {
         Ok(response)
     }
 
+    /// Witnesses a tiled log directly (what `garita witness --log URL` runs): fetches its checkpoint from
+    /// `source`, computes the consistency proof from the latest cosigned size out of authenticated tiles, and
+    /// cosigns through [`Witness::add_checkpoint`]. Returns the cosignature lines to send back to the log.
+    ///
+    /// # Errors
+    ///
+    /// [`WitnessError::Log`] when the log cannot be read or its tiles do not authenticate, otherwise as
+    /// [`Witness::add_checkpoint`].
+    pub fn cosign_from_source(
+        &mut self,
+        source: &dyn crate::verify::TileSource,
+        log_vkey: &str,
+        now: u64,
+    ) -> Result<Vec<u8>, WitnessError> {
+        let note = source
+            .get("checkpoint")
+            .map_err(|e| WitnessError::Log(Box::new(e.into())))?;
+        let verified = verify_checkpoint(&note, log_vkey, &[]).map_err(WitnessError::Signature)?;
+        let cp = &verified.checkpoint;
+        let old = self
+            .latest_size(cp.origin())
+            .ok_or_else(|| WitnessError::UnknownOrigin {
+                origin: cp.origin().to_owned(),
+            })?;
+        if old > cp.size() {
+            return Err(WitnessError::OldSizeTooLarge {
+                old,
+                size: cp.size(),
+            });
+        }
+        let proof = crate::verify::consistency_proof_from_tiles(source, cp.size(), *cp.hash(), old)
+            .map_err(|e| WitnessError::Log(Box::new(e)))?;
+        self.add_checkpoint(&encode_add_checkpoint(old, &proof, &note), now)
+    }
+
     fn persist(&self) -> Result<(), WitnessError> {
         let Some(path) = &self.state_path else {
             return Ok(());

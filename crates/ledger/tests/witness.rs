@@ -13,6 +13,13 @@ fn open(dir: &std::path::Path) -> Log {
     Log::open(dir, SigningKey::from_bytes(&[11; 32]), ORIGIN).unwrap()
 }
 
+/// Appends entries `e<i>` for `range` with one sync.
+fn append_range(log: &Log, range: std::ops::Range<u32>) {
+    let entries: Vec<Vec<u8>> = range.map(|i| format!("e{i}").into_bytes()).collect();
+    log.append_batch(&entries.iter().map(Vec::as_slice).collect::<Vec<_>>())
+        .unwrap();
+}
+
 #[test]
 fn witnessed_checkpoint_is_served_and_verifies() {
     let dir = tempfile::tempdir().unwrap();
@@ -27,9 +34,7 @@ fn witnessed_checkpoint_is_served_and_verifies() {
         .unwrap();
     log.set_witnesses(&[witness.vkey()]).unwrap();
 
-    for i in 0..40u32 {
-        log.append(format!("e{i}").as_bytes()).unwrap();
-    }
+    append_range(&log, 0..40);
     log.integrate().unwrap();
     let cosig = witness
         .add_checkpoint(&log.add_checkpoint_request(0).unwrap(), 1_800_000_000)
@@ -85,6 +90,29 @@ fn witnessed_checkpoint_is_served_and_verifies() {
     assert_eq!(body, log.add_checkpoint_request(40).unwrap());
     let cosig2 = witness.add_checkpoint(&body, 1_800_000_100).unwrap();
     assert_eq!(log.add_cosignatures(&cosig2).unwrap(), 1);
+
+    // A partner witness pulling from the tiles (`garita witness --log ...`) gets the same result.
+    let mut puller = Witness::new("puller.example/w2", SigningKey::from_bytes(&[14; 32]));
+    puller.add_log(&log.vkey()).unwrap();
+    let src = DirSource::new(dir.path());
+    puller.cosign_from_source(&src, &log.vkey(), 5).unwrap();
+    append_range(&log, 41..600);
+    log.integrate().unwrap();
+    let lines = puller.cosign_from_source(&src, &log.vkey(), 6).unwrap();
+    log.set_witnesses(&[witness.vkey(), puller.vkey()]).unwrap();
+    assert_eq!(log.add_cosignatures(&lines).unwrap(), 1);
+    assert_eq!(puller.latest_size(ORIGIN), Some(600));
+    // A tampered tile stops the puller before it cosigns.
+    append_range(&log, 600..700);
+    log.integrate().unwrap();
+    // Leaves 600..700 sit in the partial level-0 tile, which the proof from 600 needs.
+    let tile = dir.path().join("log/tile/0/002.p/188");
+    let mut bytes = std::fs::read(&tile).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&tile, bytes).unwrap();
+    let err = puller.cosign_from_source(&src, &log.vkey(), 7).unwrap_err();
+    assert_eq!(err.http_status(), 502, "{err}");
+    assert_eq!(puller.latest_size(ORIGIN), Some(600));
 
     // An unknown witness is refused.
     let stranger = Witness::new("stranger.example", SigningKey::from_bytes(&[13; 32]));
