@@ -480,6 +480,8 @@ pub(crate) fn decode(data: &[u8]) -> Result<GrayImage, WsqError> {
         });
     };
     let mut plane = unquantize(&coeffs, quant, &trees, width, height);
+    // Peak memory is the float plane plus the transform's scratch; the coefficient store is not needed past here.
+    drop(coeffs);
     transform::reconstruct(&mut plane, width, &trees, filters);
     let pixels = to_pixels(&plane, frame.m_shift, frame.r_scale);
     let ppi = NistCom::find(&tables.comments).and_then(|n| n.ppi());

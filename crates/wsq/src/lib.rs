@@ -47,8 +47,10 @@ pub use error::WsqError;
 /// bpp is under 5 MiB), so that a hostile upload is refused before any work.
 pub const MAX_INPUT_BYTES: usize = 64 << 20;
 
-/// Largest image, in pixels, the codec handles: 2^25 (e.g. 5792x5792). The decoder works on a 4-byte float plane
-/// plus scratch space, so this caps its memory at well under 400 MiB; a full-palm 1000 ppi scan is about 22 Mpx.
+/// Largest image, in pixels, the codec handles: 2^25 (e.g. 5792x5792); a full-palm 1000 ppi scan is about 22 Mpx.
+/// Decoding needs about 17 bytes per pixel at its peak (a float plane, three float scratch planes for the largest
+/// split, the output), so this caps one decode at under 600 MiB. WSQ zero runs let a small file declare a large
+/// image, so this cap, not the file size, is what bounds the work.
 pub const MAX_PIXELS: usize = 1 << 25;
 
 /// Smallest width and height [`encode`] accepts: the five-level decomposition needs at least one sample in every
