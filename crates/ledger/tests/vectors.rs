@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use garita_ledger::Hash;
-use garita_ledger::merkle::{verify_consistency, verify_inclusion, verify_subtree_inclusion};
+use garita_ledger::merkle::{
+    verify_consistency, verify_inclusion, verify_subtree_consistency, verify_subtree_inclusion,
+};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -134,4 +136,22 @@ fn subtree_inclusion_vectors() {
         verify_subtree_inclusion(&p, start, end, root, u64_field(v, "leafIdx"), leaf).is_ok()
     });
     println!("{n} subtree inclusion vectors");
+}
+
+#[test]
+fn subtree_consistency_vectors() {
+    let n = run("subtreeconsistency", |v| {
+        let (Some(sub), Some(root), Some(p)) =
+            (hash(&v["root1"]), hash(&v["root2"]), proof(&v["proof"]))
+        else {
+            return false;
+        };
+        let (start, end, size) = (
+            u64_field(v, "start"),
+            u64_field(v, "end"),
+            u64_field(v, "size"),
+        );
+        verify_subtree_consistency(&p, start, end, size, sub, root).is_ok()
+    });
+    println!("{n} subtree consistency vectors");
 }
