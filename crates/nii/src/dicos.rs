@@ -164,6 +164,8 @@ pub struct Scan {
     pub rescale_intercept: f64,
     /// Energy channel.
     pub energy: Energy,
+    /// Pixel Spacing (0028,0030) as (row pitch, column pitch) in mm, if present.
+    pub pixel_spacing_mm: Option<[f64; 2]>,
     /// Samples, frame after frame, each in raster order; 8-bit data is widened.
     pub pixels: Vec<u16>,
 }
@@ -270,6 +272,13 @@ pub fn read_scan(bytes: &[u8]) -> Result<Scan> {
         native_pixels(&raw, samples, bits_allocated)?
     };
     let energy = info.energy.unwrap_or(Energy::Single);
+    let pixel_spacing_mm = obj
+        .get(tags::PIXEL_SPACING)
+        .and_then(|e| e.value().to_multi_float64().ok())
+        .and_then(|v| match v.as_slice() {
+            [r, c] if *r > 0.0 && *c > 0.0 && r.is_finite() && c.is_finite() => Some([*r, *c]),
+            _ => None,
+        });
     Ok(Scan {
         info,
         rows,
@@ -280,6 +289,7 @@ pub fn read_scan(bytes: &[u8]) -> Result<Scan> {
         rescale_slope,
         rescale_intercept,
         energy,
+        pixel_spacing_mm,
         pixels,
     })
 }
@@ -662,6 +672,8 @@ pub struct DxImage<'a> {
     pub columns: u32,
     /// Rescale Slope to store; garita's simulator writes -ln(transmission) x 4000 with slope 1/4000.
     pub rescale_slope: f64,
+    /// Pixel spacing (row pitch, column pitch) in mm at the object, written as Pixel Spacing (0028,0030).
+    pub pixel_spacing_mm: Option<[f64; 2]>,
     /// Samples in raster order, rows x columns of them.
     pub pixels: &'a [u16],
 }
@@ -771,6 +783,15 @@ pub fn write_dx(identity: &ScanIdentity, image: &DxImage<'_>) -> Result<Vec<u8>>
         VR::CS,
         "FOR PROCESSING",
     );
+    if let Some([row_mm, col_mm]) = image.pixel_spacing_mm {
+        let v = vec![format_ds(row_mm), format_ds(col_mm)];
+        put(
+            &mut obj,
+            tags::PIXEL_SPACING,
+            VR::DS,
+            PrimitiveValue::Strs(v.into()),
+        );
+    }
     put(
         &mut obj,
         tags::PIXEL_DATA,

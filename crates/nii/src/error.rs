@@ -129,6 +129,22 @@ pub enum NiiError {
 pub type Result<T, E = NiiError> = std::result::Result<T, E>;
 
 impl NiiError {
+    /// Wraps an I/O error with the path it concerns.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        NiiError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Wraps a JSON error with the path it concerns.
+    pub(crate) fn json(path: impl Into<PathBuf>, source: serde_json::Error) -> Self {
+        NiiError::Json {
+            path: path.into(),
+            source,
+        }
+    }
+
     /// Shorthand for [`NiiError::InvalidInput`].
     pub(crate) fn invalid(reason: impl Into<String>) -> Self {
         NiiError::InvalidInput {

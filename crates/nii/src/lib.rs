@@ -11,12 +11,32 @@
 //! let err = garita_nii::dicos_info(b"not a dicos file").unwrap_err();
 //! assert!(err.to_string().starts_with("not a DICOS file"));
 //! ```
+mod analyze;
 mod dicos;
 mod error;
+mod eval;
+mod goods;
 mod jpeg_lossless;
+mod manifest;
+mod physics;
+mod sim;
 
+pub use analyze::{
+    Analysis, AnalysisConfig, AttenuationImage, Finding, FindingKind, MaterialClass, analyze,
+    analyze_image,
+};
 pub use dicos::{
     DicosInfo, DualEnergyScan, DxImage, Energy, MAX_INPUT_BYTES, MAX_SAMPLES, Scan, ScanIdentity,
     TdrReport, ThreatItem, dicos_info, pair_dual_energy, read_scan, write_dx, write_tdr,
 };
 pub use error::{NiiError, Result};
+pub use eval::{
+    EvalReport, KindStat, RocPoint, eval_dir, eval_dir_with, eval_seeds, finding_matches, read_json,
+};
+pub use goods::{GOODS, GoodsClass, GoodsKind, GoodsProfile, profile_for_hs};
+pub use manifest::{Concealment, ConcealmentKind, GroundTruth, Manifest, ManifestItem, PixelBox};
+pub use physics::{Channel, DualEnergySource, MATERIALS, Material, N_MATERIALS, mass_attenuation};
+pub use sim::{
+    ATTENUATION_SCALE, SceneFiles, SimConfig, SimScene, generate_scene, simulate, simulate_with,
+    write_scene,
+};

@@ -239,6 +239,7 @@ fn huge_declared_dimensions_are_rejected_before_allocation() {
             rows: 2,
             columns: 2,
             rescale_slope: 1.0,
+            pixel_spacing_mm: None,
             pixels: &pixels,
         },
     )
@@ -277,6 +278,7 @@ fn dx_and_tdr_round_trip() {
             rows: 3,
             columns: 4,
             rescale_slope: 0.00025,
+            pixel_spacing_mm: Some([3.0, 6.5]),
             pixels: &pixels,
         },
     )
@@ -286,6 +288,7 @@ fn dx_and_tdr_round_trip() {
     assert_eq!(scan.pixels, pixels);
     assert_eq!(scan.energy, Energy::Low);
     assert!((scan.rescale_slope - 0.00025).abs() < 1e-12);
+    assert_eq!(scan.pixel_spacing_mm, Some([3.0, 6.5]));
     assert_eq!(scan.info.ooi_id.as_deref(), Some("MSCU1234565"));
     assert_eq!(scan.info.modality, "DX");
 
