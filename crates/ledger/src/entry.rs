@@ -262,6 +262,21 @@ impl LedgerEntry {
         }
     }
 
+    /// The purge entries recording that `deleted` were removed under `rule` at `time`, split so that none names
+    /// more than [`MAX_PURGE_COMMITMENTS`]. Empty when nothing was deleted.
+    pub fn purges(time: u64, rule: &Label, deleted: &[Commitment]) -> Vec<Self> {
+        deleted
+            .chunks(MAX_PURGE_COMMITMENTS)
+            .map(|chunk| Self {
+                time,
+                body: EntryBody::Purge {
+                    rule: rule.clone(),
+                    deleted: chunk.to_vec(),
+                },
+            })
+            .collect()
+    }
+
     /// The commitments this entry names (one, or a purge's list).
     pub fn commitments(&self) -> Vec<Commitment> {
         match &self.body {
@@ -411,6 +426,21 @@ mod tests {
         ];
         expected.extend_from_slice(&[0xab; 32]);
         assert_eq!(capture.to_bytes().unwrap(), expected);
+    }
+
+    #[test]
+    fn purges_split_at_the_cap() {
+        let deleted: Vec<Commitment> = (0..2500u32)
+            .map(|i| Commitment::of_content([0; 32], &i.to_be_bytes()))
+            .collect();
+        let entries = LedgerEntry::purges(5, &label("captures-90d"), &deleted);
+        assert_eq!(entries.len(), 3);
+        let back: Vec<Commitment> = entries.iter().flat_map(LedgerEntry::commitments).collect();
+        assert_eq!(back, deleted);
+        for e in &entries {
+            assert!(e.to_bytes().unwrap().len() <= MAX_ENTRY_SIZE);
+        }
+        assert!(LedgerEntry::purges(5, &label("r"), &[]).is_empty());
     }
 
     #[test]

@@ -286,24 +286,27 @@ pub fn verify_checkpoint(
         witness_names.push(v.name.clone());
         verifiers.push(Box::new(v));
     }
-    let (verified, _unknown) =
-        note.verify(&VerifierList::new(verifiers))
-            .map_err(|e| KeyError::Note {
-                reason: e.to_string(),
-            })?;
+    let (verified, _unknown) = note.verify(&VerifierList::new(verifiers)).map_err(|e| {
+        // The signature covers every text line, so any altered line shows up here; name the line when its
+        // shape gives it away.
+        let line = describe_checkpoint_problem(note.text())
+            .map(|p| format!("; {p}"))
+            .unwrap_or_default();
+        KeyError::Note {
+            reason: format!("{e}{line}"),
+        }
+    })?;
     if !verified
         .iter()
         .any(|s| s.name() == origin && !witness_names.contains(&origin))
     {
         return Err(KeyError::Note {
-            reason: "no signature from the log key".to_owned(),
+            reason: format!("no signature from the log key {origin}"),
         });
     }
     let checkpoint = Checkpoint::from_bytes(note.text()).map_err(|_| KeyError::Note {
-        reason: format!(
-            "malformed checkpoint text: {}",
-            describe_checkpoint_problem(note.text())
-        ),
+        reason: describe_checkpoint_problem(note.text())
+            .unwrap_or_else(|| "malformed checkpoint text".to_owned()),
     })?;
     if checkpoint.origin() != origin {
         return Err(KeyError::Note {
@@ -325,24 +328,26 @@ pub fn verify_checkpoint(
     })
 }
 
-/// Names the first bad line of checkpoint text, for error messages.
-fn describe_checkpoint_problem(text: &[u8]) -> String {
+/// Names the first malformed line of checkpoint text (C2SP tlog-checkpoint "Note text"), if any.
+fn describe_checkpoint_problem(text: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(text);
     let lines: Vec<&str> = text.split('\n').collect();
+    let bad = |n: usize, what: &str| Some(format!("checkpoint line {n} ({what}) is malformed"));
     match lines.as_slice() {
-        ["", ..] => "line 1 (origin) is empty".to_owned(),
+        ["", ..] => bad(1, "origin"),
         [_, size, ..]
             if size
                 .parse::<u64>()
                 .map(|n| n.to_string() != *size)
                 .unwrap_or(true) =>
         {
-            "line 2 (tree size) is not a canonical decimal".to_owned()
+            bad(2, "tree size")
         }
         [_, _, root, ..] if B64.decode(root).map(|r| r.len() != 32).unwrap_or(true) => {
-            "line 3 (root hash) is not a base64 SHA-256 hash".to_owned()
+            bad(3, "root hash")
         }
-        _ => "too few lines or a bad extension line".to_owned(),
+        [_, _, _, ..] => None,
+        _ => Some("checkpoint has fewer than three lines".to_owned()),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod crash;
 mod interop;
+mod robustness;
 mod vectors;
 mod verify;
 mod witness;

@@ -178,6 +178,17 @@ fn tampered_checkpoint_is_named() {
         assert!(err.to_string().starts_with("checkpoint"), "{err}");
         std::fs::write(&cp, original).unwrap();
     }
+    // A tampered line whose shape is wrong is named.
+    let original = std::fs::read(&cp).unwrap();
+    let text = String::from_utf8(original.clone())
+        .unwrap()
+        .replacen("\n10\n", "\n1O\n", 1);
+    std::fs::write(&cp, text).unwrap();
+    let err = verify_log(&src, &log.vkey(), None, &opts(None, false))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("checkpoint line 2 (tree size)"), "{err}");
+    std::fs::write(&cp, original).unwrap();
     // The wrong key is a checkpoint failure too.
     let other = garita_ledger::vkey(ORIGIN, &SigningKey::from_bytes(&[6; 32]).verifying_key());
     assert!(matches!(
