@@ -7,13 +7,17 @@ Pixels cross the process boundary as raw 8-bit row-major files so no image libra
 Commands (all print one JSON object on stdout):
   check                                   -> {"ok": true}            (exit 3 if the module is missing)
   decode IN.wsq OUT.raw                   -> {"width", "height", "ppi"}
-  encode IN.raw WIDTH HEIGHT OUT.wsq      -> {"bytes"}               (NBIS via PyPI wsq: 0.75 bpp, 500 ppi, fixed)
+  encode IN.raw WIDTH HEIGHT OUT.wsq [BITRATE [PPI]]
+                                          -> {"bytes"}               (default 0.75 bpp, 500 ppi)
+  to-raw IMAGE OUT.raw                    -> {"width", "height"}     (any image Pillow reads, as 8-bit gray)
   time-decode N FILE.wsq...               -> {"seconds": [best-of-N wall seconds per file],
                                               "cpu_seconds": [best-of-N thread CPU seconds per file]}
   time-encode N FILE.raw:W:H...           -> same
 
-Note: the PyPI wrapper hard-codes the bitrate to 0.75 bpp and 500 ppi, whatever it is passed.
+The PyPI wrapper's own `compress` hard-codes 0.75 bpp and 500 ppi, so `encode` calls NBIS's exported
+`wsq_encode_mem` through ctypes instead, which takes any bitrate and resolution.
 """
+import ctypes
 import json
 import sys
 import time
@@ -22,6 +26,24 @@ try:
     import _wsq  # type: ignore
 except ImportError:
     _wsq = None
+
+
+def nbis_encode(raw, width, height, bitrate, ppi):
+    """NBIS wsq_encode_mem(&odata, &olen, r_bitrate, idata, w, h, depth, ppi, comment_text)."""
+    lib = ctypes.CDLL(_wsq.__file__)
+    libc = ctypes.CDLL(None)
+    fn = lib.wsq_encode_mem
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte)), ctypes.POINTER(ctypes.c_int), ctypes.c_float,
+                   ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p]
+    out = ctypes.POINTER(ctypes.c_ubyte)()
+    out_len = ctypes.c_int(0)
+    ret = fn(ctypes.byref(out), ctypes.byref(out_len), bitrate, raw, width, height, 8, ppi, None)
+    if ret != 0:
+        raise RuntimeError("wsq_encode_mem failed with %d" % ret)
+    data = ctypes.string_at(out, out_len.value)
+    libc.free(out)
+    return data
 
 
 def best_of(n, fn):
@@ -50,9 +72,17 @@ def main(argv):
     elif cmd == "encode":
         raw = open(argv[2], "rb").read()
         w, h = int(argv[3]), int(argv[4])
-        out = _wsq.compress(raw, h, w, 0.75)
+        bitrate = float(argv[6]) if len(argv) > 6 else 0.75
+        ppi = int(argv[7]) if len(argv) > 7 else 500
+        out = nbis_encode(raw, w, h, bitrate, ppi)
         open(argv[5], "wb").write(out)
         print(json.dumps({"bytes": len(out)}))
+    elif cmd == "to-raw":
+        from PIL import Image
+
+        im = Image.open(argv[2]).convert("L")
+        open(argv[3], "wb").write(im.tobytes())
+        print(json.dumps({"width": im.size[0], "height": im.size[1]}))
     elif cmd == "time-decode":
         n = int(argv[2])
         files = [open(p, "rb").read() for p in argv[3:]]

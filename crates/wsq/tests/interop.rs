@@ -3,6 +3,7 @@
 
 use crate::util::{self, Nbis};
 use garita_wsq::{EncodeOptions, GrayImage};
+use std::path::Path;
 
 /// The spec's conformance bar for decoders, and this project's floor: ≥ 99.9 % of pixels within one grey level.
 fn assert_matches(label: &str, ours: &[u8], nbis: &[u8]) -> util::Diff {
@@ -75,51 +76,135 @@ fn our_encoding_decodes_in_nbis_within_a_tenth_of_a_db() {
     let (Some(dir), Some(nbis)) = (util::data_dir(), Nbis::get()) else {
         return;
     };
-    for n in [1, 4, 7, 10] {
+    for (n, bitrate) in [
+        (1, 0.75),
+        (4, 0.75),
+        (7, 0.75),
+        (10, 0.75),
+        (2, 2.25),
+        (6, 1.5),
+        (9, 0.3),
+    ] {
         let source =
             garita_wsq::decode(&std::fs::read(dir.join(format!("fp-{n}.wsq"))).unwrap()).unwrap();
         let (w, h) = (source.width(), source.height());
-        let ours = garita_wsq::encode(
-            &source,
-            &EncodeOptions {
-                ppi: Some(500),
-                ..EncodeOptions::default()
-            },
-        )
-        .unwrap();
-        let theirs = nbis.encode(w, h, source.pixels());
+        let options = EncodeOptions {
+            bitrate,
+            ppi: Some(500),
+            ..EncodeOptions::default()
+        };
+        let ours = garita_wsq::encode(&source, &options).unwrap();
+        let theirs = nbis.encode_at(w, h, source.pixels(), bitrate, 500);
         // NBIS must accept our file, and our decoder must agree with it on both files.
         let ours_in_nbis = nbis.decode(&ours);
         let theirs_in_nbis = nbis.decode(&theirs);
+        let label = format!("fp-{n} at {bitrate} bpp");
         assert_matches(
-            &format!("fp-{n} our encoding"),
+            &format!("{label}, our encoding"),
             garita_wsq::decode(&ours).unwrap().pixels(),
             &ours_in_nbis,
         );
         assert_matches(
-            &format!("fp-{n} NBIS encoding"),
+            &format!("{label}, NBIS encoding"),
             garita_wsq::decode(&theirs).unwrap().pixels(),
             &theirs_in_nbis,
         );
-        let (p_ours, p_theirs) = (
-            util::psnr(source.pixels(), &ours_in_nbis),
-            util::psnr(source.pixels(), &theirs_in_nbis),
-        );
+        let p_ours = util::psnr(source.pixels(), &ours_in_nbis);
+        let p_theirs = util::psnr(source.pixels(), &theirs_in_nbis);
         let bpp = |b: &[u8]| b.len() as f64 * 8.0 / f64::from(w * h);
         eprintln!(
-            "fp-{n}: ours {:.4} bpp PSNR {p_ours:.3} dB; NBIS {:.4} bpp PSNR {p_theirs:.3} dB; delta {:+.3} dB",
+            "{label}: ours {:.4} bpp PSNR {p_ours:.3} dB; NBIS {:.4} bpp PSNR {p_theirs:.3} dB; delta {:+.3} dB",
             bpp(&ours),
             bpp(&theirs),
             p_ours - p_theirs
         );
         assert!(
-            p_ours >= p_theirs - 0.1,
-            "fp-{n}: PSNR {p_ours:.3} dB more than 0.1 dB below NBIS's {p_theirs:.3}"
+            (p_ours - p_theirs).abs() <= 0.1,
+            "{label}: PSNR {p_ours:.3} dB not within 0.1 dB of NBIS's {p_theirs:.3}"
         );
         assert!(
             bpp(&ours) <= bpp(&theirs) * 1.02,
-            "fp-{n}: our file is more than 2 % larger than NBIS's"
+            "{label}: our file is more than 2 % larger than NBIS's"
         );
+    }
+}
+
+#[test]
+fn encoder_matches_nbis_on_uncompressed_scans() {
+    let Some(nbis) = Nbis::get() else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/fingerprints");
+    if !root.is_dir() {
+        eprintln!("skipping: {} not found", root.display());
+        return;
+    }
+    // Raw scans, never compressed before: the case the encoder exists for.
+    let scans = [
+        "FVC2000_DB3_B/101_1.tif",
+        "FVC2000_DB1_B/102_3.tif",
+        "toy_PNG/10_1.png",
+    ];
+    for name in scans {
+        let (w, h, pixels) = nbis.load_gray(&root.join(name));
+        let source = GrayImage::new(w, h, pixels).unwrap();
+        for bitrate in [0.75f32, 2.25] {
+            let options = EncodeOptions {
+                bitrate,
+                ppi: Some(500),
+                ..EncodeOptions::default()
+            };
+            let ours = garita_wsq::encode(&source, &options).unwrap();
+            let theirs = nbis.encode_at(w, h, source.pixels(), bitrate, 500);
+            let ours_in_nbis = nbis.decode(&ours);
+            assert_matches(
+                &format!("{name} at {bitrate}"),
+                garita_wsq::decode(&ours).unwrap().pixels(),
+                &ours_in_nbis,
+            );
+            let p_ours = util::psnr(source.pixels(), &ours_in_nbis);
+            let p_theirs = util::psnr(source.pixels(), &nbis.decode(&theirs));
+            let bpp = |b: &[u8]| b.len() as f64 * 8.0 / f64::from(w * h);
+            eprintln!(
+                "{name} ({w}x{h}) at {bitrate} bpp: ours {:.4} bpp PSNR {p_ours:.3} dB; NBIS {:.4} bpp PSNR \
+                 {p_theirs:.3} dB; delta {:+.3} dB",
+                bpp(&ours),
+                bpp(&theirs),
+                p_ours - p_theirs
+            );
+            assert!(
+                (p_ours - p_theirs).abs() <= 0.1,
+                "{name} at {bitrate}: {p_ours:.3} vs NBIS {p_theirs:.3} dB"
+            );
+            assert!(
+                bpp(&ours) <= bpp(&theirs) * 1.02,
+                "{name} at {bitrate}: more than 2 % larger than NBIS"
+            );
+        }
+    }
+}
+
+#[test]
+fn nistcom_comment_is_written_like_nbis() {
+    let (Some(dir), Some(nbis)) = (util::data_dir(), Nbis::get()) else {
+        return;
+    };
+    let source = garita_wsq::decode(&std::fs::read(dir.join("fp-4.wsq")).unwrap()).unwrap();
+    for (bitrate, ppi) in [(0.75, 500), (2.25, 1000)] {
+        let options = EncodeOptions {
+            bitrate,
+            ppi: Some(ppi),
+            ..EncodeOptions::default()
+        };
+        let ours = garita_wsq::info(&garita_wsq::encode(&source, &options).unwrap()).unwrap();
+        let theirs = garita_wsq::info(&nbis.encode_at(
+            source.width(),
+            source.height(),
+            source.pixels(),
+            bitrate,
+            ppi,
+        ))
+        .unwrap();
+        assert_eq!(ours.comments, theirs.comments);
+        assert_eq!(ours.ppi, Some(ppi));
     }
 }
 

@@ -135,18 +135,57 @@ impl Nbis {
         std::fs::read(output).unwrap()
     }
 
-    /// NBIS encode at 0.75 bpp (the only rate PyPI `wsq` offers).
+    /// Any image Pillow reads (the uncompressed FVC TIFF scans), as 8-bit gray.
+    pub fn load_gray(&self, path: &Path) -> (u32, u32, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("out.raw");
+        let json = self.run(&["to-raw", path.to_str().unwrap(), output.to_str().unwrap()]);
+        let number = |key: &str| -> u32 {
+            let rest = json.split(&format!("\"{key}\": ")).nth(1).unwrap();
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        (
+            number("width"),
+            number("height"),
+            std::fs::read(output).unwrap(),
+        )
+    }
+
+    /// NBIS encode at 0.75 bpp and 500 ppi.
     pub fn encode(&self, width: u32, height: u32, pixels: &[u8]) -> Vec<u8> {
+        self.encode_at(width, height, pixels, 0.75, 500)
+    }
+
+    /// NBIS encode at a chosen bitrate and resolution.
+    pub fn encode_at(
+        &self,
+        width: u32,
+        height: u32,
+        pixels: &[u8],
+        bitrate: f32,
+        ppi: u16,
+    ) -> Vec<u8> {
         let dir = tempfile::tempdir().unwrap();
         let (input, output) = (dir.path().join("in.raw"), dir.path().join("out.wsq"));
         std::fs::write(&input, pixels).unwrap();
-        let (w, h) = (width.to_string(), height.to_string());
+        let (w, h, b, p) = (
+            width.to_string(),
+            height.to_string(),
+            bitrate.to_string(),
+            ppi.to_string(),
+        );
         self.run(&[
             "encode",
             input.to_str().unwrap(),
             &w,
             &h,
             output.to_str().unwrap(),
+            &b,
+            &p,
         ]);
         std::fs::read(output).unwrap()
     }
