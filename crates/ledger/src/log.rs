@@ -158,11 +158,18 @@ impl Log {
             .map_err(io_err("stat entries file", &entries_path))?
             .len();
         if valid_end < file_len {
-            // Only a frame whose sync never completed can be torn, and it was never acknowledged.
+            // Only a frame whose sync never completed can be torn, and it was never acknowledged. The cut bytes
+            // are kept aside rather than destroyed, in case they are instead damage in the middle of the file.
             tracing::warn!(
                 cut = file_len - valid_end,
                 "ledger: cutting torn tail of entries file"
             );
+            let mut tail = vec![0u8; (file_len - valid_end) as usize];
+            reader
+                .read_exact_at(&mut tail, valid_end)
+                .map_err(io_err("read torn tail", &entries_path))?;
+            let aside = dir.join(format!("entries.cut-at-{valid_end}"));
+            crate::fsutil::write_atomic(&aside, &tail).map_err(io_err("save torn tail", &aside))?;
             writer
                 .set_len(valid_end)
                 .map_err(io_err("truncate torn tail", &entries_path))?;
@@ -949,6 +956,16 @@ mod tests {
         assert_eq!(log.durable_size(), 4);
         assert_eq!(log.published_size(), 3);
         assert!(dir.path().join("log/tile/0/000.p/3").exists(), "repaired");
+        let cut = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("entries.cut-at-")
+            })
+            .unwrap();
+        assert_eq!(std::fs::read(cut.path()).unwrap(), [0, 0, 0, 9, b'x', b'y']);
         assert_eq!(log.integrate().unwrap(), 4);
         assert_eq!(log.append(b"e").unwrap(), 4);
     }
