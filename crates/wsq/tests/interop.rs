@@ -76,15 +76,9 @@ fn our_encoding_decodes_in_nbis_within_a_tenth_of_a_db() {
     let (Some(dir), Some(nbis)) = (util::data_dir(), Nbis::get()) else {
         return;
     };
-    for (n, bitrate) in [
-        (1, 0.75),
-        (4, 0.75),
-        (7, 0.75),
-        (10, 0.75),
-        (2, 2.25),
-        (6, 1.5),
-        (9, 0.3),
-    ] {
+    // A spread of images and rates; docs/wsq.md also lists fp-6 at 1.5 and fp-7, fp-10 at 0.75, measured the same
+    // way and left out here to keep the suite short.
+    for (n, bitrate) in [(1, 0.75), (4, 0.75), (2, 2.25), (9, 0.3)] {
         let source =
             garita_wsq::decode(&std::fs::read(dir.join(format!("fp-{n}.wsq"))).unwrap()).unwrap();
         let (w, h) = (source.width(), source.height());

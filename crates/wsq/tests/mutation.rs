@@ -4,8 +4,15 @@
 use crate::util;
 use garita_wsq::{EncodeOptions, GrayImage, decode, info};
 use proptest::prelude::*;
+use std::sync::OnceLock;
 
-fn seeds() -> Vec<Vec<u8>> {
+/// Built once: every case mutates a copy.
+fn seeds() -> &'static [Vec<u8>] {
+    static SEEDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    SEEDS.get_or_init(build_seeds)
+}
+
+fn build_seeds() -> Vec<Vec<u8>> {
     let mut seeds = Vec::new();
     if let Some(dir) = util::data_dir() {
         let fp = decode(&std::fs::read(dir.join("fp-1.wsq")).unwrap()).unwrap();
