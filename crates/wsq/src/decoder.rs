@@ -441,7 +441,7 @@ pub(crate) fn decode(data: &[u8]) -> Result<GrayImage, WsqError> {
                     coeffs = vec![0i16; total];
                     tables.locked = true;
                 }
-                let (_, spec) = tables
+                let (dht_offset, spec) = tables
                     .huffman
                     .get(table_id)
                     .and_then(|t| t.as_ref())
@@ -449,7 +449,8 @@ pub(crate) fn decode(data: &[u8]) -> Result<GrayImage, WsqError> {
                         offset,
                         table: "huffman",
                     })?;
-                let table = DecodeTable::new(spec, offset)?;
+                // A malformed code table is the DHT segment's fault: report its offset.
+                let table = DecodeTable::new(spec, *dht_offset)?;
                 n_blocks += 1;
                 let mut bits = BitReader::new(data, cur.pos);
                 let (marker_offset, marker_code) =
@@ -622,10 +623,9 @@ pub(crate) fn info(data: &[u8]) -> Result<WsqInfo, WsqError> {
                 }
                 cur.pos = pos;
             }
+            // Tables are never locked here: whether a redefinition is allowed is a decoding matter.
             marker::DTT | marker::DQT | marker::DHT | marker::COM => {
-                // Headers only: a table redefinition is a decoding matter.
-                tables.locked = false;
-                tables.read(&mut cur, offset, code)?;
+                tables.read(&mut cur, offset, code)?
             }
             _ => {
                 return Err(WsqError::UnexpectedMarker {

@@ -1,8 +1,10 @@
 //! Native codec for FBI WSQ gray-scale fingerprint images.
 //!
 //! Implements the *WSQ Gray-scale Fingerprint Image Compression Specification*, version 3.1 (FBI CJIS,
-//! IAFIS-IC-0110(V3.1), 2010): the wavelet/scalar-quantization codec used for 500 ppi fingerprints in ANSI/NIST-ITL
-//! transactions. Section numbers in this crate's comments refer to that document.
+//! IAFIS-IC-0110(V3.1), 2010, <https://www.fbibiospecs.fbi.gov/wsq>): the wavelet/scalar-quantization codec used
+//! for 500 ppi fingerprints in ANSI/NIST-ITL transactions. Section numbers in this crate's comments refer to that
+//! document. The reference implementation it is measured against is NIST's NBIS `libwsq`
+//! (<https://www.nist.gov/services-resources/software/nist-biometric-image-software-nbis>); no NBIS code is used.
 //!
 //! - [`decode`] turns a `.wsq` file into a [`GrayImage`]. The decoder follows the single-precision arithmetic of
 //!   the NIST NBIS reference decoder step by step, so its pixels are identical to NBIS's (see `docs/wsq.md` for
