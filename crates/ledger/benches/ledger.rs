@@ -96,8 +96,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cfg.integrate_every, report.latency_p50, report.latency_p99
     );
     println!(
-        "  integrating {} entries into tiles + checkpoint at once: {:?}",
-        cfg.entries, report.integrate_all
+        "  integrating {} entries into tiles + checkpoint at once: {:?}; reopening (full recovery check): {:?}",
+        cfg.entries, report.integrate_all, report.reopen
     );
     Ok(())
 }

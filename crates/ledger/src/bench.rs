@@ -57,6 +57,29 @@ pub struct BenchReport {
     pub latency_p99: Duration,
     /// Time to integrate the batched run's entries into tiles and a checkpoint in one go.
     pub integrate_all: Duration,
+    /// Time to reopen that log (recovery: rescan entries, rebuild the tree, check every tile).
+    pub reopen: Duration,
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "batched durable appends: {:.0}/s", self.batched_per_sec)?;
+        writeln!(
+            f,
+            "concurrent single appends: {:.0}/s",
+            self.concurrent_per_sec
+        )?;
+        writeln!(
+            f,
+            "append->checkpoint latency: p50 {:?}, p99 {:?}",
+            self.latency_p50, self.latency_p99
+        )?;
+        write!(
+            f,
+            "integrate all: {:?}, reopen: {:?}",
+            self.integrate_all, self.reopen
+        )
+    }
 }
 
 /// A realistic capture entry (about 110 bytes) for index `i`, the same bytes for the ledger and any baseline.
@@ -98,6 +121,10 @@ pub fn run(dir: &Path, cfg: &BenchConfig) -> Result<BenchReport, LogError> {
     log.integrate()?;
     let integrate_all = started.elapsed();
     drop(log);
+    let started = Instant::now();
+    let reopened = Log::open(&batched_dir, key.clone(), "bench.garita/ledger")?;
+    let reopen = started.elapsed();
+    drop(reopened);
 
     // 2. Concurrent single appends sharing fsyncs, with the integrator running as in the server.
     let log = Arc::new(Log::open(
@@ -151,5 +178,6 @@ pub fn run(dir: &Path, cfg: &BenchConfig) -> Result<BenchReport, LogError> {
         latency_p50: pick(0.5),
         latency_p99: pick(0.99),
         integrate_all,
+        reopen,
     })
 }

@@ -1004,6 +1004,13 @@ mod tests {
     }
 
     #[test]
+    fn log_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Log>();
+        assert_send_sync::<Integrator>();
+    }
+
+    #[test]
     fn concurrent_appenders_get_distinct_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(open(dir.path()));
