@@ -142,6 +142,71 @@ pub struct LedgerEntry {
 }
 
 impl LedgerEntry {
+    /// A capture entry for an accepted envelope.
+    ///
+    /// # Errors
+    ///
+    /// [`EntryError::BadLabel`] when the device id or payload type is not a valid [`Label`].
+    pub fn capture(
+        time: u64,
+        device_id: &str,
+        seq: u64,
+        payload_type: &str,
+        commitment: Commitment,
+    ) -> Result<Self, EntryError> {
+        Ok(Self {
+            time,
+            body: EntryBody::Capture {
+                device_id: Label::new(device_id)?,
+                seq,
+                payload_type: Label::new(payload_type)?,
+                commitment,
+            },
+        })
+    }
+
+    /// An officer decision entry.
+    pub fn decision(time: u64, commitment: Commitment) -> Self {
+        Self {
+            time,
+            body: EntryBody::Decision { commitment },
+        }
+    }
+
+    /// An alert status change entry.
+    ///
+    /// # Errors
+    ///
+    /// [`EntryError::BadLabel`] when `status` is not a valid [`Label`].
+    pub fn alert_status(
+        time: u64,
+        status: &str,
+        commitment: Commitment,
+    ) -> Result<Self, EntryError> {
+        Ok(Self {
+            time,
+            body: EntryBody::AlertStatus {
+                status: Label::new(status)?,
+                commitment,
+            },
+        })
+    }
+
+    /// An audit event entry.
+    ///
+    /// # Errors
+    ///
+    /// [`EntryError::BadLabel`] when `action` is not a valid [`Label`].
+    pub fn audit(time: u64, action: &str, commitment: Commitment) -> Result<Self, EntryError> {
+        Ok(Self {
+            time,
+            body: EntryBody::Audit {
+                action: Label::new(action)?,
+                commitment,
+            },
+        })
+    }
+
     /// Canonical bytes: `version(1) || tag(1) || time(u64 BE) || body`, see docs/ledger.md.
     ///
     /// # Errors
@@ -412,6 +477,7 @@ mod tests {
                 assert!(LedgerEntry::from_bytes(&bytes[..cut]).is_err());
             }
         }
+        assert!(LedgerEntry::capture(1, "bad id", 2, "p", c).is_err());
         let capture = LedgerEntry {
             time: 1,
             body: EntryBody::Capture {
@@ -426,6 +492,22 @@ mod tests {
         ];
         expected.extend_from_slice(&[0xab; 32]);
         assert_eq!(capture.to_bytes().unwrap(), expected);
+        assert_eq!(LedgerEntry::capture(1, "d", 2, "p", c).unwrap(), capture);
+        assert_eq!(LedgerEntry::decision(3, c).to_bytes().unwrap()[1], 2);
+        assert_eq!(
+            LedgerEntry::alert_status(3, "open", c)
+                .unwrap()
+                .to_bytes()
+                .unwrap()[1],
+            3
+        );
+        assert_eq!(
+            LedgerEntry::audit(3, "login", c)
+                .unwrap()
+                .to_bytes()
+                .unwrap()[1],
+            4
+        );
     }
 
     #[test]
