@@ -441,6 +441,12 @@ pub enum TlogProofError {
     /// The embedded checkpoint does not verify.
     #[error(transparent)]
     Checkpoint(#[from] KeyError),
+    /// A record receipt's extra data does not match the record.
+    #[error("record receipt: {reason}")]
+    Receipt {
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The inclusion proof does not verify.
     #[error("inclusion proof for leaf {index}")]
     Inclusion {

@@ -587,6 +587,22 @@ impl Log {
         })
     }
 
+    /// A record receipt for leaf `index`: [`Log::proof`] with the record's `salt` and the logged entry in `extra`
+    /// (see [`TlogProof::into_receipt`]), so the device that sent the record can verify it offline with
+    /// [`TlogProof::verify_receipt`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Log::proof`], and [`LogError::Io`] when the entry cannot be read.
+    pub fn receipt(&self, index: u64, salt: [u8; 32]) -> Result<TlogProof, LogError> {
+        let proof = self.proof(index)?;
+        let entry = self.entry(index)?.ok_or(LogError::NotIntegrated {
+            index,
+            size: self.published_size(),
+        })?;
+        Ok(proof.into_receipt(salt, &entry))
+    }
+
     /// The consistency proof between two published sizes (for `garita witness` and auditors without tiles).
     ///
     /// # Errors

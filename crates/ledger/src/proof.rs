@@ -5,6 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use crate::entry::{Commitment, LedgerEntry};
 use crate::error::TlogProofError;
 use crate::merkle::{HASH_SIZE, Hash, leaf_hash, verify_inclusion};
 use crate::note::{VerifiedCheckpoint, verify_checkpoint};
@@ -134,6 +135,58 @@ impl TlogProof {
             source,
         })?;
         Ok(verified)
+    }
+}
+
+/// Length of the salt at the start of a record receipt's `extra` data.
+const SALT_LEN: usize = 32;
+
+impl TlogProof {
+    /// Turns a proof into a record receipt: `extra` carries the record's salt followed by the logged entry bytes,
+    /// which is what a device needs to check offline that its own record, and nothing else, was logged. The salt
+    /// only hides a record from people who do not already hold it, so giving it to the record's source reveals
+    /// nothing new.
+    pub fn into_receipt(mut self, salt: [u8; 32], entry: &[u8]) -> Self {
+        let mut extra = salt.to_vec();
+        extra.extend_from_slice(entry);
+        self.extra = Some(extra);
+        self
+    }
+
+    /// Verifies a record receipt against the record's bytes: the checkpoint, the inclusion of the entry carried
+    /// in `extra`, and that the entry's commitment is `Commitment::of_content(salt, record)`. Returns the entry
+    /// (so the caller can also check device id and sequence number) and the verified checkpoint.
+    ///
+    /// # Errors
+    ///
+    /// [`TlogProofError::Receipt`] when `extra` is missing or malformed or the commitment does not match the
+    /// record, otherwise as [`TlogProof::verify`].
+    pub fn verify_receipt(
+        &self,
+        log_vkey: &str,
+        witness_vkeys: &[String],
+        record: &[u8],
+    ) -> Result<(LedgerEntry, VerifiedCheckpoint), TlogProofError> {
+        let extra = self.extra.as_deref().ok_or(TlogProofError::Receipt {
+            reason: "no extra data (salt and entry)",
+        })?;
+        let (salt, entry_bytes) =
+            extra
+                .split_first_chunk::<SALT_LEN>()
+                .ok_or(TlogProofError::Receipt {
+                    reason: "extra data shorter than a salt",
+                })?;
+        let entry = LedgerEntry::from_bytes(entry_bytes).map_err(|_| TlogProofError::Receipt {
+            reason: "extra data does not hold a ledger entry",
+        })?;
+        let want = Commitment::of_content(*salt, record);
+        if !entry.commitments().contains(&want) {
+            return Err(TlogProofError::Receipt {
+                reason: "the logged commitment is not a commitment to this record",
+            });
+        }
+        let verified = self.verify(log_vkey, witness_vkeys, entry_bytes)?;
+        Ok((entry, verified))
     }
 }
 

@@ -275,3 +275,38 @@ fn consistency_with_saved_state_and_fork_detection() {
         "{err:?}"
     );
 }
+
+#[test]
+fn device_receipt_verifies_its_own_record_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), key(), ORIGIN).unwrap();
+    let envelope = b"signed envelope bytes from device dev-1";
+    let salt = garita_ledger::Commitment::random_salt();
+    let entry = garita_ledger::LedgerEntry::capture(
+        1_700_000_000,
+        "dev-1",
+        17,
+        "encounter",
+        garita_ledger::Commitment::of_content(salt, envelope),
+    )
+    .unwrap();
+    log.append(b"some earlier record").unwrap();
+    let index = log.append(&entry.to_bytes().unwrap()).unwrap();
+    log.integrate().unwrap();
+    let text = log.receipt(index, salt).unwrap().to_bytes();
+    // What the device stores and checks offline.
+    let receipt = garita_ledger::TlogProof::from_bytes(&text).unwrap();
+    let (logged, _) = receipt.verify_receipt(&log.vkey(), &[], envelope).unwrap();
+    assert_eq!(logged, entry);
+    let err = receipt
+        .verify_receipt(&log.vkey(), &[], b"another envelope")
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not a commitment to this record"),
+        "{err}"
+    );
+    // A receipt pointing at another leaf's proof fails inclusion.
+    let mut wrong = receipt.clone();
+    wrong.index = 0;
+    assert!(wrong.verify_receipt(&log.vkey(), &[], envelope).is_err());
+}
