@@ -5,5 +5,6 @@ mod util;
 
 mod decode_reference;
 mod errors;
+mod golden;
 mod interop;
 mod mutation;
