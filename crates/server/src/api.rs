@@ -1,0 +1,798 @@
+//! The `/api/v1` routes. Each handler: authenticate (extractor), check the role ([`crate::policy`]), call the
+//! store, audit, answer.
+
+use crate::extract::{AuthUser, Id, JsonBody, QueryMap};
+use crate::policy::{
+    ADMIN, ALERT_DECIDE, ANY, AUDIT_READ, CARGO_DECIDE, CARGO_READ, DEVICE_READ, PERSONAL_READ,
+    WATCHLIST_WRITE,
+};
+use crate::{ApiError, AppState, auth, captures};
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use garita_model::{
+    Agency, AlertStatus, CountryCode, DecisionKind, DeviceKind, Mobility, Role, SampleFormat,
+    SiteKind, Username, WatchlistCategory, parse_public_key,
+};
+use garita_store::{AuditEvent, AuditFilter, Paged};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(me))
+        .route("/agency", get(get_agency).post(init_agency))
+        .route("/users", get(list_users).post(create_user))
+        .route("/sites", get(list_sites).post(create_site))
+        .route("/devices", get(list_devices).post(create_device))
+        .route("/devices/{id}/revoke", post(revoke_device))
+        .route("/captures", post(captures::create))
+        .route("/subjects", get(list_subjects))
+        .route("/subjects/{id}", get(get_subject))
+        .route("/encounters", get(list_encounters))
+        .route("/encounters/{id}", get(get_encounter))
+        .route("/samples/{id}/content", get(get_sample_content))
+        .route("/watchlist", get(list_watchlist).post(add_watchlist))
+        .route("/alerts", get(list_alerts))
+        .route("/alerts/{id}", get(get_alert))
+        .route("/alerts/{id}/status", post(set_alert_status))
+        .route("/consignments", get(list_consignments))
+        .route("/consignments/{id}", get(get_consignment))
+        .route("/consignments/{id}/decisions", post(add_decision))
+        .route("/consignments/{id}/seizures", post(add_seizure))
+        .route("/audit", get(list_audit))
+}
+
+/// Records who did what to which object, and how it ended. If the audit row cannot be written the request
+/// fails: personal data is never served unaudited.
+pub(crate) async fn audit<T>(
+    state: &AppState,
+    auth: &AuthUser,
+    action: &str,
+    object: (&str, Option<String>),
+    subject_id: Option<Uuid>,
+    result: &Result<T, ApiError>,
+) -> Result<(), ApiError> {
+    let mut event = AuditEvent::new(state.now(), action, object.0);
+    event.actor_kind = "user".into();
+    event.actor_id = Some(auth.user.id);
+    event.actor_name = Some(auth.user.username.to_string());
+    event.object_id = object.1;
+    event.subject_id = subject_id;
+    event.remote_addr = auth.remote.clone();
+    event.outcome = match result {
+        Ok(_) => "ok",
+        Err(err) => err.outcome(),
+    }
+    .into();
+    state.store.append_audit(&event).await?;
+    Ok(())
+}
+
+fn check_text(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if text.len() > max {
+        return Err(ApiError::invalid(field, format!("longer than {max} bytes")));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(ApiError::invalid(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/me`: who the token belongs to.
+async fn me(auth: AuthUser) -> Json<garita_model::User> {
+    Json(auth.user)
+}
+
+/// `GET /api/v1/agency`: the agency and its own country.
+async fn get_agency(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Agency>, ApiError> {
+    auth.require(ANY)?;
+    state.store.agency().await?.map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "agency-not-set",
+            "set it with `garita admin init --country XXX`",
+        )
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgencyRequest {
+    name: String,
+    country: CountryCode,
+}
+
+/// `POST /api/v1/agency`: sets the agency and its country once.
+async fn init_agency(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    JsonBody(request): JsonBody<AgencyRequest>,
+) -> Result<Json<Agency>, ApiError> {
+    auth.require(ADMIN)?;
+    check_text("name", &request.name, 200)?;
+    let agency = Agency {
+        name: request.name,
+        country: request.country,
+    };
+    let result = state
+        .store
+        .init_agency(&agency, state.now())
+        .await
+        .map_err(ApiError::from);
+    audit(
+        &state,
+        &auth,
+        "agency.init",
+        ("agency", None),
+        None,
+        &result,
+    )
+    .await?;
+    Ok(Json(result?))
+}
+
+/// `GET /api/v1/users`
+async fn list_users(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    query: QueryMap,
+) -> Result<Json<Paged<garita_model::User>>, ApiError> {
+    auth.require(ADMIN)?;
+    Ok(Json(state.store.list_users(query.page()?).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUserRequest {
+    username: Username,
+    role: Role,
+    password: String,
+}
+
+/// Shortest password accepted for new accounts.
+pub(crate) const MIN_PASSWORD: usize = 12;
+
+/// `POST /api/v1/users`
+async fn create_user(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    JsonBody(request): JsonBody<CreateUserRequest>,
+) -> Result<(StatusCode, Json<garita_model::User>), ApiError> {
+    auth.require(ADMIN)?;
+    if request.password.chars().count() < MIN_PASSWORD || request.password.len() > 1024 {
+        return Err(ApiError::invalid(
+            "password",
+            format!("use {MIN_PASSWORD} to 1024 characters"),
+        ));
+    }
+    let hash = auth::hash_password(&request.password)?;
+    let result = state
+        .store
+        .create_user(&request.username, request.role, &hash, state.now())
+        .await
+        .map_err(ApiError::from);
+    let object_id = result.as_ref().ok().map(|user| user.id.to_string());
+    audit(
+        &state,
+        &auth,
+        "user.create",
+        ("user", object_id),
+        None,
+        &result,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(result?)))
+}
+
+/// `GET /api/v1/sites`
+async fn list_sites(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    query: QueryMap,
+) -> Result<Json<Paged<garita_model::Site>>, ApiError> {
+    auth.require(ANY)?;
+    Ok(Json(state.store.list_sites(query.page()?).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateSiteRequest {
+    name: String,
+    kind: SiteKind,
+    #[serde(default = "fixed")]
+    mobility: Mobility,
+}
+
+fn fixed() -> Mobility {
+    Mobility::Fixed
+}
+
+/// `POST /api/v1/sites`
+async fn create_site(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    JsonBody(request): JsonBody<CreateSiteRequest>,
+) -> Result<(StatusCode, Json<garita_model::Site>), ApiError> {
+    auth.require(ADMIN)?;
+    check_text("name", &request.name, 200)?;
+    let result = state
+        .store
+        .create_site(
+            request.name.trim(),
+            request.kind,
+            request.mobility,
+            state.now(),
+        )
+        .await
+        .map_err(ApiError::from);
+    let object_id = result.as_ref().ok().map(|site| site.id.to_string());
+    audit(
+        &state,
+        &auth,
+        "site.create",
+        ("site", object_id),
+        None,
+        &result,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(result?)))
+}
+
+/// `GET /api/v1/devices`
+async fn list_devices(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    query: QueryMap,
+) -> Result<Json<Paged<garita_model::Device>>, ApiError> {
+    auth.require(DEVICE_READ)?;
+    Ok(Json(state.store.list_devices(query.page()?).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateDeviceRequest {
+    /// Site id or name.
+    site: String,
+    kind: DeviceKind,
+    public_key: String,
+}
+
+/// `POST /api/v1/devices`: registers a device key at a site.
+async fn create_device(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    JsonBody(request): JsonBody<CreateDeviceRequest>,
+) -> Result<(StatusCode, Json<garita_model::Device>), ApiError> {
+    auth.require(ADMIN)?;
+    parse_public_key(&request.public_key)?;
+    let site = state.store.site(&request.site).await?.ok_or_else(|| {
+        ApiError::invalid("site", "no site with that id or name; create it first")
+    })?;
+    let result = state
+        .store
+        .create_device(
+            site.id,
+            request.kind,
+            request.public_key.trim(),
+            state.now(),
+        )
+        .await
+        .map_err(ApiError::from);
+    let object_id = result.as_ref().ok().map(|device| device.id.to_string());
+    audit(
+        &state,
+        &auth,
+        "device.create",
+        ("device", object_id),
+        None,
+        &result,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(result?)))
+}
+
+/// `POST /api/v1/devices/{id}/revoke`: refuses the device's signatures from now on.
+async fn revoke_device(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+) -> Result<Json<garita_model::Device>, ApiError> {
+    auth.require(ADMIN)?;
+    let result = state.store.revoke_device(id).await.map_err(ApiError::from);
+    audit(
+        &state,
+        &auth,
+        "device.revoke",
+        ("device", Some(id.to_string())),
+        None,
+        &result,
+    )
+    .await?;
+    Ok(Json(result?))
+}
+
+/// `GET /api/v1/subjects` (audited)
+async fn list_subjects(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    query: QueryMap,
+) -> Result<Json<Paged<garita_model::Subject>>, ApiError> {
+    let result = async {
+        auth.require(PERSONAL_READ)?;
+        Ok(state.store.list_subjects(query.page()?).await?)
+    }
+    .await;
+    audit(
+        &state,
+        &auth,
+        "subject.list",
+        ("subject", None),
+        None,
+        &result,
+    )
+    .await?;
+    result.map(Json)
+}
+
+/// `GET /api/v1/subjects/{id}` (audited)
+async fn get_subject(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+) -> Result<Json<garita_model::Subject>, ApiError> {
+    let result = async {
+        auth.require(PERSONAL_READ)?;
+        state
+            .store
+            .subject(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("subject"))
+    }
+    .await;
+    audit(
+        &state,
+        &auth,
+        "subject.read",
+        ("subject", Some(id.to_string())),
+        Some(id),
+        &result,
+    )
+    .await?;
+    result.map(Json)
+}
+
+/// `GET /api/v1/encounters[?subject=ID]` (audited)
+async fn list_encounters(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    query: QueryMap,
+) -> Result<Json<Paged<garita_model::Encounter>>, ApiError> {
+    let subject: Option<Uuid> = query.get("subject").unwrap_or(None);
+    let result = async {
+        auth.require(PERSONAL_READ)?;
+        let subject: Option<Uuid> = query.get("subject")?;
+        Ok(state.store.list_encounters(subject, query.page()?).await?)
+    }
+    .await;
+    audit(
+        &state,
+        &auth,
+        "encounter.list",
+        ("encounter", None),
+        subject,
+        &result,
+    )
+    .await?;
+    result.map(Json)
+}
+
+#[derive(serde::Serialize)]
+struct EncounterDetail {
+    #[serde(flatten)]
+    encounter: garita_model::Encounter,
+    samples: Vec<garita_model::Sample>,
+}
+
+/// `GET /api/v1/encounters/{id}` with sample metadata (audited)
+async fn get_encounter(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+) -> Result<Json<EncounterDetail>, ApiError> {
+    let result = async {
+        auth.require(PERSONAL_READ)?;
+        let encounter = state
+            .store
+            .encounter(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("encounter"))?;
+        let samples = state.store.samples_of_encounter(id).await?;
+        Ok(EncounterDetail { encounter, samples })
+    }
+    .await;
+    let subject = result
+        .as_ref()
+        .ok()
+        .map(|detail| detail.encounter.subject_id);
+    audit(
+        &state,
+        &auth,
+        "encounter.read",
+        ("encounter", Some(id.to_string())),
+        subject,
+        &result,
+    )
+    .await?;
+    result.map(Json)
+}
+
+fn media_type(format: SampleFormat) -> &'static str {
+    match format {
+        SampleFormat::Wsq => "image/x-wsq",
+        SampleFormat::Png => "image/png",
+        SampleFormat::Jpeg => "image/jpeg",
+        SampleFormat::Jp2 => "image/jp2",
+        SampleFormat::Raw | SampleFormat::Iso19794_2 => "application/octet-stream",
+    }
+}
+
+/// `GET /api/v1/samples/{id}/content`: the biometric bytes as captured (audited)
+async fn get_sample_content(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+) -> Result<Response, ApiError> {
+    let result = async {
+        auth.require(PERSONAL_READ)?;
+        let sample = state
+            .store
+            .sample(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("sample"))?;
+        let encounter = state
+            .store
+            .encounter(sample.encounter_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("encounter"))?;
+        let bytes = state.store.blobs().get(sample.blob_sha256.as_str())?;
+        Ok((sample, encounter.subject_id, bytes))
+    }
+    .await;
+    let subject = result.as_ref().ok().map(|(_, subject, _)| *subject);
+    audit(
+        &state,
+        &auth,
+        "sample.read",
+        ("sample", Some(id.to_string())),
+        subject,
+        &result,
+    )
+    .await?;
+    let (sample, _, bytes) = result?;
+    Response::builder()
+        .header(header::CONTENT_TYPE, media_type(sample.format))
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(bytes))
+        .map_err(|err| ApiError::internal(&err))
+}
+
+/// `GET /api/v1/watchlist` (audited)
+async fn list_watchlist(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    query: QueryMap,
+) -> Result<Json<Paged<garita_model::WatchlistEntry>>, ApiError> {
+    let result = async {
+        auth.require(PERSONAL_READ)?;
+        Ok(state.store.list_watchlist(query.page()?).await?)
+    }
+    .await;
+    audit(
+        &state,
+        &auth,
+        "watchlist.list",
+        ("watchlist", None),
+        None,
+        &result,
+    )
+    .await?;
+    result.map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WatchlistRequest {
+    subject_id: Uuid,
+    category: WatchlistCategory,
+    source_agency: String,
+    reason: String,
+}
+
+/// `POST /api/v1/watchlist` (audited)
+async fn add_watchlist(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    JsonBody(request): JsonBody<WatchlistRequest>,
+) -> Result<(StatusCode, Json<garita_model::WatchlistEntry>), ApiError> {
+    let result = async {
+        auth.require(WATCHLIST_WRITE)?;
+        check_text("source_agency", &request.source_agency, 100)?;
+        check_text("reason", &request.reason, 1000)?;
+        state
+            .store
+            .add_watchlist(
+                request.subject_id,
+                request.category,
+                &request.source_agency,
+                &request.reason,
+                auth.user.id,
+                state.now(),
+            )
+            .await
+            .map_err(|err| match err {
+                garita_store::StoreError::NotFound { .. } => {
+                    ApiError::invalid("subject_id", "no such subject")
+                }
+                other => other.into(),
+            })
+    }
+    .await;
+    let object_id = result.as_ref().ok().map(|entry| entry.id.to_string());
+    audit(
+        &state,
+        &auth,
+        "watchlist.add",
+        ("watchlist", object_id),
+        Some(request.subject_id),
+        &result,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(result?)))
+}
+
+/// `GET /api/v1/alerts[?status=open]` (audited)
+async fn list_alerts(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    query: QueryMap,
+) -> Result<Json<Paged<garita_model::Alert>>, ApiError> {
+    let result = async {
+        auth.require(PERSONAL_READ)?;
+        let status: Option<AlertStatus> = query.get("status")?;
+        Ok(state.store.list_alerts(status, query.page()?).await?)
+    }
+    .await;
+    audit(&state, &auth, "alert.list", ("alert", None), None, &result).await?;
+    result.map(Json)
+}
+
+/// `GET /api/v1/alerts/{id}` (audited)
+async fn get_alert(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+) -> Result<Json<garita_model::Alert>, ApiError> {
+    let result = async {
+        auth.require(PERSONAL_READ)?;
+        state
+            .store
+            .alert(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("alert"))
+    }
+    .await;
+    let subject = result.as_ref().ok().map(|alert| alert.candidate_subject_id);
+    audit(
+        &state,
+        &auth,
+        "alert.read",
+        ("alert", Some(id.to_string())),
+        subject,
+        &result,
+    )
+    .await?;
+    result.map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertStatusRequest {
+    status: AlertStatus,
+    reason: String,
+}
+
+/// `POST /api/v1/alerts/{id}/status`: confirm or dismiss, with a reason (audited)
+async fn set_alert_status(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+    JsonBody(request): JsonBody<AlertStatusRequest>,
+) -> Result<Json<garita_model::Alert>, ApiError> {
+    let result = async {
+        auth.require(ALERT_DECIDE)?;
+        if request.status == AlertStatus::Open {
+            return Err(ApiError::invalid("status", "use confirmed or dismissed"));
+        }
+        check_text("reason", &request.reason, 1000)?;
+        Ok(state
+            .store
+            .set_alert_status(
+                id,
+                request.status,
+                auth.user.id,
+                &request.reason,
+                state.now(),
+            )
+            .await?)
+    }
+    .await;
+    let subject = result.as_ref().ok().map(|alert| alert.candidate_subject_id);
+    let action = format!("alert.{}", request.status);
+    audit(
+        &state,
+        &auth,
+        &action,
+        ("alert", Some(id.to_string())),
+        subject,
+        &result,
+    )
+    .await?;
+    result.map(Json)
+}
+
+/// `GET /api/v1/consignments`
+async fn list_consignments(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    query: QueryMap,
+) -> Result<Json<Paged<garita_model::Consignment>>, ApiError> {
+    auth.require(CARGO_READ)?;
+    Ok(Json(state.store.list_consignments(query.page()?).await?))
+}
+
+/// `GET /api/v1/consignments/{id}`
+async fn get_consignment(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+) -> Result<Json<garita_store::ConsignmentDetail>, ApiError> {
+    auth.require(CARGO_READ)?;
+    state
+        .store
+        .consignment(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("consignment"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionRequest {
+    decision: DecisionKind,
+    reason: String,
+}
+
+/// `POST /api/v1/consignments/{id}/decisions`
+async fn add_decision(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+    JsonBody(request): JsonBody<DecisionRequest>,
+) -> Result<(StatusCode, Json<garita_model::Decision>), ApiError> {
+    auth.require(CARGO_DECIDE)?;
+    check_text("reason", &request.reason, 1000)?;
+    let result = state
+        .store
+        .add_decision(
+            id,
+            request.decision,
+            &request.reason,
+            auth.user.id,
+            state.now(),
+        )
+        .await
+        .map_err(ApiError::from);
+    audit(
+        &state,
+        &auth,
+        "consignment.decide",
+        ("consignment", Some(id.to_string())),
+        None,
+        &result,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(result?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeizureRequest {
+    substance: String,
+    quantity_kg: f64,
+    concealment: String,
+}
+
+/// `POST /api/v1/consignments/{id}/seizures`
+async fn add_seizure(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+    JsonBody(request): JsonBody<SeizureRequest>,
+) -> Result<(StatusCode, Json<garita_model::Seizure>), ApiError> {
+    auth.require(CARGO_DECIDE)?;
+    check_text("substance", &request.substance, 200)?;
+    check_text("concealment", &request.concealment, 1000)?;
+    if !(request.quantity_kg.is_finite() && request.quantity_kg > 0.0) {
+        return Err(ApiError::invalid(
+            "quantity_kg",
+            "must be a positive number of kilograms",
+        ));
+    }
+    let result = state
+        .store
+        .add_seizure(
+            id,
+            &request.substance,
+            request.quantity_kg,
+            &request.concealment,
+            auth.user.id,
+            state.now(),
+        )
+        .await
+        .map_err(ApiError::from);
+    audit(
+        &state,
+        &auth,
+        "consignment.seize",
+        ("consignment", Some(id.to_string())),
+        None,
+        &result,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(result?)))
+}
+
+/// `GET /api/v1/audit[?actor=&subject=&since=&until=]`: auditors only; reading it is audited too.
+async fn list_audit(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    query: QueryMap,
+) -> Result<Json<Paged<AuditEvent>>, ApiError> {
+    let result = async {
+        auth.require(AUDIT_READ)?;
+        let mut filter = AuditFilter {
+            actor: query.get("actor")?,
+            subject: query.get("subject")?,
+            ..AuditFilter::default()
+        };
+        for (name, slot) in [("since", &mut filter.since), ("until", &mut filter.until)] {
+            if let Some(text) = query.0.get(name) {
+                let at = time::OffsetDateTime::parse(
+                    text,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|_| {
+                    ApiError::invalid(name, "use an RFC 3339 time such as 2026-11-23T00:00:00Z")
+                })?;
+                *slot = Some(garita_store::ts(at));
+            }
+        }
+        Ok(state.store.list_audit(&filter, query.page()?).await?)
+    }
+    .await;
+    audit(&state, &auth, "audit.read", ("audit", None), None, &result).await?;
+    result.map(Json)
+}

@@ -1,0 +1,187 @@
+//! `POST /api/v1/captures`: signed envelopes from devices (docs/envelope.md).
+//!
+//! Checks run cheapest-first and nothing is written until all pass: body shape, device known and active (403),
+//! signature (401), payload and blobs match the envelope (422), device kind may send this payload type (403),
+//! payload valid (422). Then blobs are stored (fsync'd) and the rows committed in one transaction; only then does
+//! the device get its receipt: 201 for a new capture, 200 with the original receipt for an identical replay, 409
+//! when the sequence number was already used for different content.
+
+use crate::extract::{JsonBody, Remote};
+use crate::{ApiError, AppState};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use garita_model::payload::{ConsignmentCapture, EncounterCapture, parse_json};
+use garita_model::{DeviceKind, DeviceStatus, Envelope, MAX_BLOBS, PayloadType, SignedEnvelope};
+use garita_store::{AuditEvent, CaptureEffect, IngestOutcome, NewCapture, Receipt};
+use rand::RngCore;
+use serde::Deserialize;
+
+/// A capture as it travels: the signed envelope with the payload and blobs inline (standard base64).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CaptureRequest {
+    envelope: Envelope,
+    signature: String,
+    payload: String,
+    #[serde(default)]
+    blobs: Vec<String>,
+}
+
+fn decode(field: String, text: &str) -> Result<Vec<u8>, ApiError> {
+    B64.decode(text.as_bytes())
+        .map_err(|_| ApiError::invalid(field, "not standard base64"))
+}
+
+fn allowed(kind: DeviceKind, payload_type: PayloadType) -> bool {
+    match payload_type {
+        PayloadType::Encounter | PayloadType::An2 => {
+            matches!(kind, DeviceKind::BiometricTerminal | DeviceKind::MobileKit)
+        }
+        PayloadType::Consignment => kind == DeviceKind::NiiScanner,
+    }
+}
+
+fn effect_of(
+    envelope: &Envelope,
+    payload: &[u8],
+    blob_names: &[String],
+) -> Result<CaptureEffect, ApiError> {
+    match envelope.payload_type {
+        PayloadType::Encounter => {
+            let capture: EncounterCapture = parse_json(payload)?;
+            let mut samples = Vec::with_capacity(capture.samples.len());
+            for (index, spec) in capture.samples.into_iter().enumerate() {
+                let name = blob_names.get(spec.blob).ok_or_else(|| {
+                    ApiError::invalid(
+                        format!("samples[{index}].blob"),
+                        "no envelope blob with that index",
+                    )
+                })?;
+                samples.push((spec, name.clone()));
+            }
+            Ok(CaptureEffect::Encounter {
+                subject: capture.subject,
+                samples,
+            })
+        }
+        PayloadType::Consignment => Ok(CaptureEffect::Consignment(
+            parse_json::<ConsignmentCapture>(payload)?,
+        )),
+        PayloadType::An2 => Err(ApiError::invalid(
+            "envelope.payload_type",
+            "an2 enrollment is not enabled on this server yet; send an encounter payload",
+        )),
+    }
+}
+
+/// `POST /api/v1/captures`
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Remote(remote): Remote,
+    JsonBody(request): JsonBody<CaptureRequest>,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    let envelope = request.envelope;
+    let device = state
+        .store
+        .device(envelope.device_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "unknown-device",
+                "this device is not registered; ask an admin to add its key",
+            )
+        })?;
+    if device.status == DeviceStatus::Revoked {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "device-revoked",
+            "this device has been revoked",
+        ));
+    }
+    let signed = SignedEnvelope {
+        envelope,
+        signature: request.signature,
+    };
+    signed.verify(&device.public_key)?;
+    let envelope = &signed.envelope;
+    if request.blobs.len() > MAX_BLOBS {
+        return Err(ApiError::invalid(
+            "blobs",
+            format!("at most {MAX_BLOBS} blobs per capture"),
+        ));
+    }
+    let payload = decode("payload".into(), &request.payload)?;
+    let blobs = request
+        .blobs
+        .iter()
+        .enumerate()
+        .map(|(index, text)| decode(format!("blobs[{index}]"), text))
+        .collect::<Result<Vec<_>, _>>()?;
+    envelope.check_content(&payload, &blobs)?;
+    if !allowed(device.kind, envelope.payload_type) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "device-not-allowed",
+            format!(
+                "a {} may not send {} captures",
+                device.kind, envelope.payload_type
+            ),
+        ));
+    }
+    let blob_names: Vec<String> = envelope
+        .blobs
+        .iter()
+        .map(|blob| blob.sha256.to_string())
+        .collect();
+    let effect = effect_of(envelope, &payload, &blob_names)?;
+
+    // Everything checked: make the bytes durable, then the rows.
+    let store = state.store.clone();
+    let to_store: Vec<Vec<u8>> = std::iter::once(payload).chain(blobs).collect();
+    tokio::task::spawn_blocking(move || {
+        to_store
+            .iter()
+            .try_for_each(|bytes| store.blobs().put(bytes).map(|_| ()))
+    })
+    .await
+    .map_err(|err| ApiError::internal(&err))??;
+    let mut salt = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let outcome = state
+        .store
+        .ingest_capture(&NewCapture {
+            signed: signed.clone(),
+            site_id: device.site_id,
+            received_at: state.now(),
+            salt: hex::encode(salt),
+            effect,
+        })
+        .await?;
+    let (status, receipt) = match outcome {
+        IngestOutcome::Created(receipt) => (StatusCode::CREATED, receipt),
+        IngestOutcome::Duplicate(receipt) => (StatusCode::OK, receipt),
+        IngestOutcome::Conflict { existing } => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "sequence-conflict",
+                format!(
+                    "sequence number {} of this device already names capture {existing} with different content",
+                    signed.envelope.seq
+                ),
+            ));
+        }
+    };
+    if status == StatusCode::CREATED {
+        let mut event = AuditEvent::new(state.now(), "capture.create", "capture");
+        event.actor_kind = "device".into();
+        event.actor_id = Some(device.id);
+        event.object_id = Some(receipt.capture_id.to_string());
+        event.remote_addr = remote;
+        state.store.append_audit(&event).await?;
+    }
+    Ok((status, Json(receipt)))
+}

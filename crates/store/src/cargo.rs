@@ -1,0 +1,285 @@
+//! Consignments, manifests, decisions and seizures.
+
+use crate::{Page, Paged, Result, Store, StoreError, parse_enum, parse_id, parse_ts, ts};
+use garita_model::payload::{ConsignmentCapture, ManifestLine};
+use garita_model::{
+    Consignment, ContainerNumber, CountryCode, Decision, DecisionKind, HsCode, Seizure,
+};
+use serde::Serialize;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A consignment with its decisions and seizures.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsignmentDetail {
+    /// The consignment and manifest.
+    #[serde(flatten)]
+    pub consignment: Consignment,
+    /// Decisions, oldest first.
+    pub decisions: Vec<Decision>,
+    /// Seizures, oldest first.
+    pub seizures: Vec<Seizure>,
+}
+
+fn model(table: &'static str) -> impl Fn(garita_model::ModelError) -> StoreError {
+    move |err| StoreError::corrupt(table, err.to_string())
+}
+
+pub(crate) async fn insert_consignment(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: Uuid,
+    capture_id: Uuid,
+    site_id: Uuid,
+    consignment: &ConsignmentCapture,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO consignments (id, capture_id, site_id, container_number, conveyance, declarant, origin, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id.to_string())
+    .bind(capture_id.to_string())
+    .bind(site_id.to_string())
+    .bind(consignment.container_number.as_ref().map(|c| c.as_str().to_owned()))
+    .bind(&consignment.conveyance)
+    .bind(&consignment.declarant)
+    .bind(consignment.origin.as_ref().map(|c| c.as_str().to_owned()))
+    .bind(ts(now))
+    .execute(&mut **tx)
+    .await?;
+    for (line_no, line) in consignment.lines.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO manifest_lines (consignment_id, line_no, hs_code, description, declared_mass_kg, quantity, value, currency) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id.to_string())
+        .bind(line_no as i64)
+        .bind(line.hs_code.as_str())
+        .bind(&line.description)
+        .bind(line.declared_mass_kg)
+        .bind(i64::try_from(line.quantity).unwrap_or(i64::MAX))
+        .bind(line.value)
+        .bind(&line.currency)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn consignment_from_row(row: &SqliteRow, lines: Vec<ManifestLine>) -> Result<Consignment> {
+    Ok(Consignment {
+        id: parse_id("consignments", &row.try_get::<String, _>("id")?)?,
+        container_number: row
+            .try_get::<Option<String>, _>("container_number")?
+            .map(|c| ContainerNumber::new(&c).map_err(model("consignments")))
+            .transpose()?,
+        conveyance: row.try_get("conveyance")?,
+        declarant: row.try_get("declarant")?,
+        origin: row
+            .try_get::<Option<String>, _>("origin")?
+            .map(|c| CountryCode::new(&c).map_err(model("consignments")))
+            .transpose()?,
+        lines,
+        lane: row
+            .try_get::<Option<String>, _>("lane")?
+            .map(|lane| parse_enum("consignments", &lane))
+            .transpose()?,
+        site_id: parse_id("consignments", &row.try_get::<String, _>("site_id")?)?,
+        created_at: parse_ts("consignments", &row.try_get::<String, _>("created_at")?)?,
+    })
+}
+
+const CONSIGNMENT_COLUMNS: &str =
+    "id, container_number, conveyance, declarant, origin, lane, site_id, created_at";
+
+impl Store {
+    async fn manifest_lines(&self, consignment_id: &str) -> Result<Vec<ManifestLine>> {
+        let rows = sqlx::query(
+            "SELECT hs_code, description, declared_mass_kg, quantity, value, currency FROM manifest_lines \
+             WHERE consignment_id = $1 ORDER BY line_no",
+        )
+        .bind(consignment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ManifestLine {
+                    hs_code: HsCode::new(&row.try_get::<String, _>("hs_code")?)
+                        .map_err(model("manifest_lines"))?,
+                    description: row.try_get("description")?,
+                    declared_mass_kg: row.try_get("declared_mass_kg")?,
+                    quantity: u64::try_from(row.try_get::<i64, _>("quantity")?).unwrap_or(0),
+                    value: row.try_get("value")?,
+                    currency: row.try_get("currency")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Lists consignments, newest first (manifest lines included).
+    ///
+    /// # Errors
+    /// On database failure.
+    pub async fn list_consignments(&self, page: Page) -> Result<Paged<Consignment>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CONSIGNMENT_COLUMNS} FROM consignments ORDER BY created_at DESC, id LIMIT $1 OFFSET $2"
+        ))
+        .bind(page.sql_limit())
+        .bind(page.sql_offset())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let lines = self
+                .manifest_lines(&row.try_get::<String, _>("id")?)
+                .await?;
+            items.push(consignment_from_row(row, lines)?);
+        }
+        Ok(Paged::from_rows(items, page))
+    }
+
+    /// A consignment with its decisions and seizures.
+    ///
+    /// # Errors
+    /// On database failure.
+    pub async fn consignment(&self, id: Uuid) -> Result<Option<ConsignmentDetail>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CONSIGNMENT_COLUMNS} FROM consignments WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let consignment = consignment_from_row(&row, self.manifest_lines(&id.to_string()).await?)?;
+        let decisions = sqlx::query(
+            "SELECT id, consignment_id, decision, reason, officer_id, decided_at FROM decisions \
+             WHERE consignment_id = $1 ORDER BY decided_at, id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Decision {
+                id: parse_id("decisions", &row.try_get::<String, _>("id")?)?,
+                consignment_id: id,
+                decision: parse_enum("decisions", &row.try_get::<String, _>("decision")?)?,
+                reason: row.try_get("reason")?,
+                officer_id: parse_id("decisions", &row.try_get::<String, _>("officer_id")?)?,
+                decided_at: parse_ts("decisions", &row.try_get::<String, _>("decided_at")?)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let seizures = sqlx::query(
+            "SELECT id, substance, quantity_kg, concealment, officer_id, recorded_at FROM seizures \
+             WHERE consignment_id = $1 ORDER BY recorded_at, id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Seizure {
+                id: parse_id("seizures", &row.try_get::<String, _>("id")?)?,
+                consignment_id: id,
+                substance: row.try_get("substance")?,
+                quantity_kg: row.try_get("quantity_kg")?,
+                concealment: row.try_get("concealment")?,
+                officer_id: parse_id("seizures", &row.try_get::<String, _>("officer_id")?)?,
+                recorded_at: parse_ts("seizures", &row.try_get::<String, _>("recorded_at")?)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        Ok(Some(ConsignmentDetail {
+            consignment,
+            decisions,
+            seizures,
+        }))
+    }
+
+    /// Records an officer's decision.
+    ///
+    /// # Errors
+    /// `NotFound` when the consignment does not exist.
+    pub async fn add_decision(
+        &self,
+        consignment_id: Uuid,
+        decision: DecisionKind,
+        reason: &str,
+        officer_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Decision> {
+        self.require_consignment(consignment_id).await?;
+        let record = Decision {
+            id: Uuid::new_v4(),
+            consignment_id,
+            decision,
+            reason: reason.to_owned(),
+            officer_id,
+            decided_at: now,
+        };
+        sqlx::query(
+            "INSERT INTO decisions (id, consignment_id, decision, reason, officer_id, decided_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(record.id.to_string())
+        .bind(consignment_id.to_string())
+        .bind(decision.as_str())
+        .bind(reason)
+        .bind(officer_id.to_string())
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(record)
+    }
+
+    /// Records a seizure.
+    ///
+    /// # Errors
+    /// `NotFound` when the consignment does not exist.
+    pub async fn add_seizure(
+        &self,
+        consignment_id: Uuid,
+        substance: &str,
+        quantity_kg: f64,
+        concealment: &str,
+        officer_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Seizure> {
+        self.require_consignment(consignment_id).await?;
+        let record = Seizure {
+            id: Uuid::new_v4(),
+            consignment_id,
+            substance: substance.to_owned(),
+            quantity_kg,
+            concealment: concealment.to_owned(),
+            officer_id,
+            recorded_at: now,
+        };
+        sqlx::query(
+            "INSERT INTO seizures (id, consignment_id, substance, quantity_kg, concealment, officer_id, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(record.id.to_string())
+        .bind(consignment_id.to_string())
+        .bind(substance)
+        .bind(quantity_kg)
+        .bind(concealment)
+        .bind(officer_id.to_string())
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(record)
+    }
+
+    async fn require_consignment(&self, id: Uuid) -> Result<()> {
+        let found: Option<String> = sqlx::query_scalar("SELECT id FROM consignments WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        found.map(|_| ()).ok_or(StoreError::NotFound {
+            what: "consignment",
+        })
+    }
+}
