@@ -855,6 +855,57 @@ fn components(v: &[f64], nx: usize, ny: usize) -> Vec<Component> {
     out
 }
 
+/// Builds the DICOS TDR describing `findings` on the scan `referenced` (SOP class and instance UIDs of the
+/// high- and low-energy images). Region findings become threat items with their box as ROI base and extents
+/// (x, y, z = 0; width, height, depth = 1) and as a two-corner bounding polygon; the mass check, which has no
+/// region of its own, is left out. Items scoring 0.5 or more are flagged `THREAT`, the rest `UNKNOWN`.
+pub fn tdr_for_findings(
+    sop_instance_uid: &str,
+    referenced: &[(String, String)],
+    findings: &[Finding],
+) -> crate::dicos::TdrReport {
+    let threats = findings
+        .iter()
+        .filter(|f| f.kind != FindingKind::MassDiscrepancy)
+        .enumerate()
+        .map(|(i, f)| {
+            let r = f.region;
+            let category = match f.kind {
+                FindingKind::UnexpectedMetal => "PI",
+                FindingKind::ShieldedOrganic | FindingKind::UnexpectedOrganic => "CONTRABAND",
+                _ => "ANOMALY",
+            };
+            crate::dicos::ThreatItem {
+                id: i as u32,
+                roi_base: Some(vec![r.x0 as f32, r.y0 as f32, 0.0]),
+                roi_extents: Some(vec![
+                    r.x1.saturating_sub(r.x0) as f32,
+                    r.y1.saturating_sub(r.y0) as f32,
+                    1.0,
+                ]),
+                bounding_polygon: Some(vec![r.x0 as f32, r.y0 as f32, r.x1 as f32, r.y1 as f32]),
+                referenced_instance_uids: referenced.iter().map(|(_, uid)| uid.clone()).collect(),
+                category: Some(category.to_string()),
+                category_description: Some(f.reason.clone()),
+                assessment_flag: Some(
+                    if f.score >= 0.5 { "THREAT" } else { "UNKNOWN" }.to_string(),
+                ),
+                probability: Some(f.score as f32),
+                location_description: Some(format!("{:?}", f.kind)),
+            }
+        })
+        .collect();
+    crate::dicos::TdrReport {
+        sop_instance_uid: sop_instance_uid.to_string(),
+        referenced: referenced.to_vec(),
+        threats,
+        algorithm: (
+            "garita-nii".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
