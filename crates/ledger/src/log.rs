@@ -653,6 +653,9 @@ impl Log {
     /// [`LogError::Cosignature`] when a line is malformed, from an unknown key, or does not verify against the
     /// current checkpoint (e.g. it cosigns an older one); nothing is accepted then.
     pub fn add_cosignatures(&self, lines: &[u8]) -> Result<usize, LogError> {
+        // Serialised with integrate, which also rewrites the checkpoint file: otherwise this could write the old
+        // checkpoint with its cosignatures over a newer one.
+        let _guard = lock(&self.integrating);
         let text = std::str::from_utf8(lines).map_err(|_| LogError::Cosignature {
             reason: "not UTF-8".into(),
         })?;
@@ -1017,6 +1020,48 @@ mod tests {
                 entries: 0
             })
         ));
+    }
+
+    #[test]
+    fn cosignatures_never_put_an_older_checkpoint_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(open(dir.path()));
+        let mut witness = crate::Witness::new("w.test", SigningKey::from_bytes(&[8; 32]));
+        witness.add_log(&log.vkey()).unwrap();
+        log.set_witnesses(&[witness.vkey()]).unwrap();
+        let writer = {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for i in 0..40u32 {
+                    log.append(&i.to_be_bytes()).unwrap();
+                    log.integrate().unwrap();
+                }
+            })
+        };
+        while !writer.is_finished() {
+            let last = witness.latest_size("garita.test/log").unwrap();
+            if let Ok(body) = log.add_checkpoint_request(last)
+                && let Ok(lines) = witness.add_checkpoint(&body, 1)
+            // Rejected when integrate published a newer checkpoint meanwhile; that is fine.
+            {
+                let _ = log.add_cosignatures(&lines);
+            }
+        }
+        writer.join().unwrap();
+        let on_disk = std::fs::read(dir.path().join("log/checkpoint")).unwrap();
+        let cp = verify_checkpoint(&on_disk, &log.vkey(), &[])
+            .unwrap()
+            .checkpoint;
+        assert_eq!(cp.size(), log.published_size());
+        // With nothing racing, a cosignature is accepted and lands on disk with the current checkpoint.
+        let last = witness.latest_size("garita.test/log").unwrap();
+        let lines = witness
+            .add_checkpoint(&log.add_checkpoint_request(last).unwrap(), 2)
+            .unwrap();
+        assert_eq!(log.add_cosignatures(&lines).unwrap(), 1);
+        let on_disk = std::fs::read(dir.path().join("log/checkpoint")).unwrap();
+        let v = verify_checkpoint(&on_disk, &log.vkey(), &[witness.vkey()]).unwrap();
+        assert_eq!((v.checkpoint.size(), v.cosigners.len()), (40, 1));
     }
 
     #[test]
