@@ -137,6 +137,36 @@ fn bin_widths(var: &[f64; N_CODED_SUBBANDS], bitrate: f64) -> [f64; N_CODED_SUBB
     widths
 }
 
+/// Largest quantized magnitude the encoder lets through, a little under what a 16-bit escape (and the decoder's
+/// signed 16-bit store) carries.
+const MAX_QUANTIZED: f64 = 32_000.0;
+
+/// Widens bins that would quantize some coefficient past [`MAX_QUANTIZED`]. At high target bitrates (about 6 bpp
+/// and up) the allocation of spec §3.2.1 asks for bins so fine that the lowpass subbands overflow 16 bits; NBIS then
+/// wraps the values and its output collapses (12 dB PSNR at 8 bpp on fp-1). Capping the precision instead keeps
+/// quality rising with the bitrate. Below that range no bin is touched.
+fn limit_to_16_bits(
+    widths: &mut [f64; N_CODED_SUBBANDS],
+    plane: &[f32],
+    width: usize,
+    trees: &Trees,
+) {
+    for (k, q) in widths.iter_mut().enumerate() {
+        if *q <= 0.0 {
+            continue;
+        }
+        let r = trees.subbands[k];
+        let mut max_abs = 0.0f32;
+        for y in r.y..r.y + r.h {
+            let start = y * width + r.x;
+            for &v in plane.get(start..start + r.w).unwrap_or_default() {
+                max_abs = max_abs.max(v.abs());
+            }
+        }
+        *q = q.max(f64::from(max_abs) / MAX_QUANTIZED);
+    }
+}
+
 /// Quantizes one coefficient with a dead zone (spec §3.2.2, eq. 3.1).
 fn quantize(v: f32, q: f32, half_z: f32) -> i16 {
     let level = if -half_z <= v && v <= half_z {
@@ -276,7 +306,8 @@ pub(crate) fn encode(image: &GrayImage, opts: &EncodeOptions) -> Result<Vec<u8>,
     transform::decompose(&mut plane, width, &trees, &analysis);
 
     let var = variances(&plane, width, &trees);
-    let widths = bin_widths(&var, f64::from(opts.bitrate));
+    let mut widths = bin_widths(&var, f64::from(opts.bitrate));
+    limit_to_16_bits(&mut widths, &plane, width, &trees);
     // The DQT table as the decoder will read it; quantize with those exact values.
     let mut dqt = Vec::with_capacity(389);
     dqt.push(BIN_CENTER.0);
