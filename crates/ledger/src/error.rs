@@ -279,6 +279,18 @@ pub enum VerifyError {
         /// Position in the parent.
         slot: u64,
     },
+    /// A right-edge (partial) tile is wrong: recomputed from what lies below it, the edge hashes to the root.
+    #[error(
+        "{path}: tampered tile (hash {slot} differs from its recomputation from {from}, which matches the checkpoint root)"
+    )]
+    EdgeTileTampered {
+        /// Tampered tile path.
+        path: String,
+        /// First differing position.
+        slot: u64,
+        /// What it was recomputed from.
+        from: String,
+    },
     /// The right-edge tiles do not hash to the checkpoint root.
     #[error("tiles {paths} do not hash to the checkpoint root (one of them is tampered)")]
     EdgeMismatch {
