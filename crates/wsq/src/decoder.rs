@@ -1,4 +1,4 @@
-//! Marker-segment parsing (WSQ spec Annex A) and the decoder (spec §4).
+//! Marker-segment parsing (WSQ spec Part 1, compressed file syntax) and the decoder (Part 1, decoding process).
 
 use crate::huffman::{BitReader, DecodeTable, HuffmanSpec, Read};
 use crate::nistcom::NistCom;
@@ -20,10 +20,10 @@ pub(crate) mod marker {
 
 /// Longest filter accepted in a DTT segment; the spec's filters have 9 and 7 taps.
 const MAX_FILTER_TAPS: u8 = 31;
-/// Number of Huffman table slots (spec §A.2.4).
+/// Number of Huffman table slots (Part 1, DHT syntax).
 const MAX_HUFFMAN_TABLES: usize = 8;
 
-/// Frame header (spec §A.2.1).
+/// Frame header (Part 1, SOF syntax).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Frame {
     pub offset: usize,
@@ -35,7 +35,7 @@ pub(crate) struct Frame {
     pub software: u16,
 }
 
-/// Quantization table (spec §A.2.3).
+/// Quantization table (Part 1, DQT syntax).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Quantization {
     pub bin_center: f32,
@@ -85,7 +85,7 @@ impl<'a> Cursor<'a> {
         Ok((offset, self.u16("marker")?))
     }
 
-    /// Reads a segment length field and returns the segment body (spec §A.2: the length counts itself).
+    /// Reads a segment length field and returns the segment body (Part 1 syntax: the length counts itself).
     fn segment(
         &mut self,
         marker_offset: usize,
@@ -123,7 +123,7 @@ pub(crate) fn unscale(value: u32, scale: u8) -> f32 {
     v
 }
 
-/// Parses a DTT segment (spec §A.2.2) into synthesis filters: the transmitted analysis lowpass, modulated by
+/// Parses a DTT segment (Part 1, DTT syntax) into synthesis filters: the transmitted analysis lowpass, modulated by
 /// (-1)^n, becomes the synthesis highpass and vice versa.
 fn parse_dtt(body: &mut Cursor<'_>, offset: usize) -> Result<FilterPair, WsqError> {
     let lowpass_len = body.u8("DTT lowpass length")?;
@@ -177,7 +177,7 @@ fn parse_dtt(body: &mut Cursor<'_>, offset: usize) -> Result<FilterPair, WsqErro
     Ok(FilterPair { lo, hi })
 }
 
-/// Parses a DQT segment (spec §A.2.3).
+/// Parses a DQT segment (Part 1, DQT syntax).
 fn parse_dqt(body: &mut Cursor<'_>, offset: usize) -> Result<Quantization, WsqError> {
     let scale = body.u8("DQT bin center scale")?;
     let value = body.u16("DQT bin center")?;
@@ -204,7 +204,7 @@ fn parse_dqt(body: &mut Cursor<'_>, offset: usize) -> Result<Quantization, WsqEr
     Ok(table)
 }
 
-/// Parses a DHT segment (spec §A.2.4), which may hold several tables.
+/// Parses a DHT segment (Part 1, DHT syntax), which may hold several tables.
 fn parse_dht(body: &mut Cursor<'_>, offset: usize) -> Result<Vec<(usize, HuffmanSpec)>, WsqError> {
     let mut tables = Vec::new();
     while !body.at_end() {
@@ -239,7 +239,7 @@ fn parse_dht(body: &mut Cursor<'_>, offset: usize) -> Result<Vec<(usize, Huffman
     Ok(tables)
 }
 
-/// Parses a SOF segment (spec §A.2.1).
+/// Parses a SOF segment (Part 1, SOF syntax).
 fn parse_sof(body: &mut Cursor<'_>, offset: usize) -> Result<Frame, WsqError> {
     let _black = body.u8("SOF black")?;
     let _white = body.u8("SOF white")?;
@@ -390,14 +390,14 @@ fn read_to_frame(data: &[u8]) -> Result<(Cursor<'_>, Tables, Frame), WsqError> {
     }
 }
 
-/// Decodes a whole WSQ file (spec §4).
+/// Decodes a whole WSQ file (Part 1, decoding process).
 pub(crate) fn decode(data: &[u8]) -> Result<GrayImage, WsqError> {
     let (mut cur, mut tables, frame) = read_to_frame(data)?;
     let width = usize::from(frame.width);
     let height = usize::from(frame.height);
     let trees = Trees::new(width, height);
     // Quantized coefficients of all coded subbands in transmission order; sized once the quantization table
-    // says which subbands are present (a zero Q means the subband is absent, spec §A.2.3).
+    // says which subbands are present (a zero Q means the subband is absent, Part 1 DQT syntax).
     let mut coeffs: Vec<i16> = Vec::new();
     let mut n_coeffs = 0usize;
     let mut n_blocks = 0usize;
@@ -490,7 +490,7 @@ pub(crate) fn decode(data: &[u8]) -> Result<GrayImage, WsqError> {
         .map(|img| img.with_ppi(ppi))
 }
 
-/// Huffman-decodes one block until the marker that ends it (spec §3.3).
+/// Huffman-decodes one block until the marker that ends it (Part 1, entropy decoding).
 fn decode_block(
     bits: &mut BitReader<'_>,
     table: &DecodeTable,
@@ -538,7 +538,7 @@ fn decode_block(
     }
 }
 
-/// Turns quantized coefficients back into wavelet coefficients in the image plane (spec §3.2.2, eq. 3.6).
+/// Turns quantized coefficients back into wavelet coefficients in the image plane (Part 1, dequantization).
 fn unquantize(
     coeffs: &[i16],
     quant: &Quantization,
@@ -578,7 +578,7 @@ fn unquantize(
     plane
 }
 
-/// Undoes the frame's shift and scale and rounds to 8 bits (spec §4, eq. 4.1).
+/// Undoes the frame's shift and scale and rounds to 8 bits (Part 1, image reconstruction).
 fn to_pixels(plane: &[f32], m_shift: f32, r_scale: f32) -> Vec<u8> {
     plane
         .iter()

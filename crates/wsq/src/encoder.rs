@@ -1,4 +1,4 @@
-//! The encoder (WSQ spec §2–3 and Annex A): normalise, decompose, allocate bits, quantize, Huffman-code, write.
+//! The encoder (WSQ spec Part 1 and the FBI encoder number one parameters of Part 3): normalise, decompose, allocate bits, quantize, Huffman-code, write.
 
 // Subband numbers index fixed 60- and 64-entry tables throughout the bit allocation; the encoder's input is a
 // validated image, not untrusted bytes, so plain indexing states the spec's formulas most directly.
@@ -11,14 +11,14 @@ use crate::transform::{self, ANALYSIS_HIGHPASS, ANALYSIS_LOWPASS, FilterPair};
 use crate::tree::{BLOCK_STARTS, N_CODED_SUBBANDS, Rect, Trees};
 use crate::{EncodeOptions, GrayImage, MIN_ENCODE_DIM, WsqError};
 
-/// Subbands with a variance below this carry no information and are dropped (spec §3.2.1).
+/// Subbands with a variance below this carry no information and are dropped (Part 3, bit allocation).
 const VARIANCE_THRESHOLD: f64 = 1.01;
-/// Quantizer bin center written to the DQT segment, 0.44 (spec §3.2.2).
+/// Quantizer bin center written to the DQT segment, 0.44 (Part 3).
 const BIN_CENTER: (u8, u16) = (2, 44);
-/// Encoder number written to the frame header (spec §A.2.1: 2 for encoders following version 3 of the spec).
+/// Encoder number written to the frame header (the value NBIS writes; Part 1, SOF syntax).
 const ENCODER_NUMBER: u8 = 2;
 
-/// Writes `value` as `int / 10^scale` with the integer as large as fits below `max` (spec §A.2: "scaled
+/// Writes `value` as `int / 10^scale` with the integer as large as fits below `max` (Part 1 syntax: "scaled
 /// integers"). The scaling steps run in single precision like the reference encoder's, so both encoders describe
 /// the same value with the same digits.
 fn scaled(value: f32, max: f64) -> Option<(u8, u64)> {
@@ -50,7 +50,7 @@ fn push_u16(out: &mut Vec<u8>, v: u16) {
     out.extend_from_slice(&v.to_be_bytes());
 }
 
-/// Subband variances (spec §3.2.1): over a central window of each subband, or over whole subbands when the
+/// Subband variances (Part 3, bit allocation): over a central window of each subband, or over whole subbands when the
 /// lowest four are quiet.
 fn variances(plane: &[f32], width: usize, trees: &Trees) -> [f64; N_CODED_SUBBANDS] {
     let stats = |r: Rect, window: bool| -> f64 {
@@ -89,10 +89,10 @@ fn variances(plane: &[f32], width: usize, trees: &Trees) -> [f64; N_CODED_SUBBAN
     var
 }
 
-/// Bin widths for a target bitrate (spec §3.2.1, the iterative allocation of eq. 3.3–3.5). Returns Q per
+/// Bin widths for a target bitrate (Part 3, the iterative bit allocation). Returns Q per
 /// subband, zero for dropped subbands.
 fn bin_widths(var: &[f64; N_CODED_SUBBANDS], bitrate: f64) -> [f64; N_CODED_SUBBANDS] {
-    // Weights for the highest-frequency subbands (spec Table 4).
+    // Weights for the highest-frequency subbands (Part 3).
     const A_HIGH: [f64; 8] = [1.32, 1.08, 1.42, 1.08, 1.32, 1.42, 1.08, 1.08];
     let weight = |k: usize| if k >= 52 { A_HIGH[k - 52] } else { 1.0 };
     // Fraction of the image each subband covers: 1/1024, 1/256 or 1/16 (spec's 1/m_k).
@@ -142,7 +142,7 @@ fn bin_widths(var: &[f64; N_CODED_SUBBANDS], bitrate: f64) -> [f64; N_CODED_SUBB
 const MAX_QUANTIZED: f64 = 32_000.0;
 
 /// Widens bins that would quantize some coefficient past [`MAX_QUANTIZED`]. At high target bitrates (about 6 bpp
-/// and up) the allocation of spec §3.2.1 asks for bins so fine that the lowpass subbands overflow 16 bits; NBIS then
+/// and up) the allocation of Part 3 asks for bins so fine that the lowpass subbands overflow 16 bits; NBIS then
 /// wraps the values and its output collapses (12 dB PSNR at 8 bpp on fp-1). Capping the precision instead keeps
 /// quality rising with the bitrate. Below that range no bin is touched.
 fn limit_to_16_bits(
@@ -167,7 +167,7 @@ fn limit_to_16_bits(
     }
 }
 
-/// Quantizes one coefficient with a dead zone (spec §3.2.2, eq. 3.1).
+/// Quantizes one coefficient with a dead zone (Part 1, scalar quantization).
 fn quantize(v: f32, q: f32, half_z: f32) -> i16 {
     let level = if -half_z <= v && v <= half_z {
         0.0
@@ -272,7 +272,7 @@ pub(crate) fn encode(image: &GrayImage, opts: &EncodeOptions) -> Result<Vec<u8>,
     let height = image.height() as usize;
     let pixels = image.pixels();
 
-    // Shift to zero mean and scale to about ±128 (spec §2.1.1, eq. 2.1); the decoder sees the values as written
+    // Shift to zero mean and scale to about ±128 (Part 3, image normalisation); the decoder sees the values as written
     // to the frame header, so normalise with exactly those.
     let sum: u64 = pixels.iter().map(|&p| u64::from(p)).sum();
     let (lo, hi) = pixels
@@ -331,7 +331,7 @@ pub(crate) fn encode(image: &GrayImage, opts: &EncodeOptions) -> Result<Vec<u8>,
         push_u16(&mut dqt, zc.1);
     }
 
-    // Quantize subband by subband, in transmission order, into the three blocks (spec Table 3).
+    // Quantize subband by subband, in transmission order, into the three blocks (Part 3).
     let mut blocks: [Vec<Token>; 3] = Default::default();
     let mut coeffs = Vec::new();
     for (b, block) in blocks.iter_mut().enumerate() {
@@ -387,7 +387,7 @@ pub(crate) fn encode(image: &GrayImage, opts: &EncodeOptions) -> Result<Vec<u8>,
         write_comment(&mut out, c.as_bytes())?;
     }
 
-    // Transform table: analysis filters from the center tap outwards (spec §A.2.2).
+    // Transform table: analysis filters from the center tap outwards (Part 1, DTT syntax).
     push_u16(&mut out, marker::DTT);
     push_u16(&mut out, 58);
     out.push(ANALYSIS_LOWPASS.len() as u8);

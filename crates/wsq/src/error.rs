@@ -26,7 +26,7 @@ pub enum WsqError {
         /// What was being read.
         context: &'static str,
     },
-    /// A marker other than the ones allowed at this place (WSQ spec, Table 2 / Annex A).
+    /// A marker other than the ones allowed at this place (WSQ spec Part 1, marker codes and file syntax).
     #[error("expected {expected} at byte {offset}, found {found:#06x}")]
     UnexpectedMarker {
         /// Offset of the marker.

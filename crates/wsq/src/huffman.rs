@@ -1,7 +1,7 @@
-//! Huffman coding of quantized coefficients (WSQ spec §3.3 and Annex B, which reuse the JPEG code construction of
+//! Huffman coding of quantized coefficients (WSQ spec Part 1, entropy coding, which reuses the JPEG code construction of
 //! ITU-T T.81 Annex C and K.2).
 //!
-//! Symbols (spec Table 5): 1–100 a run of that many zeros; 101/102 a positive/negative coefficient in the next 8
+//! Symbols (Part 1, Huffman coding categories): 1–100 a run of that many zeros; 101/102 a positive/negative coefficient in the next 8
 //! bits; 103/104 the same in 16 bits; 105/106 a zero run in the next 8/16 bits; 107–254 the coefficient
 //! `symbol - 180` (−73..=74).
 
@@ -86,7 +86,7 @@ pub(crate) enum Read {
     },
 }
 
-/// MSB-first bit reader over entropy-coded data with 0xFF00 byte stuffing (spec §3.3.2).
+/// MSB-first bit reader over entropy-coded data with 0xFF00 byte stuffing (Part 1, entropy-coded data).
 #[derive(Debug)]
 pub(crate) struct BitReader<'a> {
     data: &'a [u8],
@@ -201,7 +201,7 @@ impl<'a> BitReader<'a> {
     }
 }
 
-/// MSB-first bit writer with 0xFF00 byte stuffing and one-padding (spec §3.3.2).
+/// MSB-first bit writer with 0xFF00 byte stuffing and one-padding (Part 1, entropy-coded data).
 #[derive(Debug, Default)]
 pub(crate) struct BitWriter {
     pub out: Vec<u8>,
@@ -280,7 +280,7 @@ fn run_tokens(mut run: u32, out: &mut Vec<Token>) {
     }
 }
 
-/// Turns a block of quantized coefficients into symbols (spec §3.3.1). Coefficients must lie in ±32767, the
+/// Turns a block of quantized coefficients into symbols (Part 1, run-length categories). Coefficients must lie in ±32767, the
 /// range a 16-bit escape can carry into the decoder's signed 16-bit store.
 pub(crate) fn tokenize(coeffs: &[i16], out: &mut Vec<Token>) {
     let mut run = 0u32;

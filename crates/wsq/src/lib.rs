@@ -2,8 +2,10 @@
 //!
 //! Implements the *WSQ Gray-scale Fingerprint Image Compression Specification*, version 3.1 (FBI CJIS,
 //! IAFIS-IC-0110(V3.1), 2010, <https://www.fbibiospecs.fbi.gov/wsq>): the wavelet/scalar-quantization codec used
-//! for 500 ppi fingerprints in ANSI/NIST-ITL transactions. Section numbers in this crate's comments refer to that
-//! document. The reference implementation it is measured against is NIST's NBIS `libwsq`
+//! for 500 ppi fingerprints in ANSI/NIST-ITL transactions. Comments cite it by part and topic: Part 1 (requirements:
+//! transform, quantization, entropy coding, file syntax, decoder) and Part 3 (the parameters of FBI encoder number
+//! one: filters, bit allocation, block layout); clause numbers are left out because they were not checked against
+//! the text. The reference implementation it is measured against is NIST's NBIS `libwsq`
 //! (<https://www.nist.gov/services-resources/software/nist-biometric-image-software-nbis>); no NBIS code is used.
 //!
 //! - [`decode`] turns a `.wsq` file into a [`GrayImage`]. The decoder follows the single-precision arithmetic of
@@ -14,8 +16,9 @@
 //! - [`info`] reads the headers and comments without decoding pixels.
 //!
 //! In scope: the whole baseline codec with the odd-length (9/7) filter bank every WSQ encoder uses, any number of
-//! tables and comments. Out of scope: even-length filter banks (allowed by the spec, used by nobody; decoding them
-//! fails with [`WsqError::UnsupportedFilter`]), restart intervals (DRT), FBI certification of the encoder.
+//! tables and comments. Out of scope for now: even-length filter banks and restart intervals (DRT), which the spec
+//! allows and FBI decoder certification exercises but no encoder in use emits and NBIS does not read (such files
+//! fail with [`WsqError::UnsupportedFilter`] or [`WsqError::UnexpectedMarker`]); FBI certification itself.
 //!
 //! Inputs are bytes in, bytes out: no I/O, no logging, and no panic on any input. Sizes are checked against
 //! [`MAX_INPUT_BYTES`] and [`MAX_PIXELS`] before anything is allocated, every parse error names its byte offset, and

@@ -2,7 +2,7 @@
 //!
 //! NBIS writes one into every file it encodes and reads the resolution (`PPI`) back from it; ANSI/NIST-ITL
 //! transactions carry the same attributes. The format is a NIST convention (NBIS `nistcom.h`), not part of the WSQ
-//! specification itself, which only defines the COM segment (spec §A.2.6).
+//! specification itself, which only defines the COM segment (Part 1 syntax).
 
 /// Key of the first line.
 pub(crate) const HEADER_KEY: &str = "NIST_COM";

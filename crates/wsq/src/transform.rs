@@ -1,7 +1,7 @@
-//! The two-channel wavelet filter bank of WSQ spec §2.1–2.2 (analysis) and §2.3 (synthesis).
+//! The two-channel wavelet filter bank of the WSQ spec (Part 1, wavelet transform: analysis and synthesis).
 //!
 //! Both directions use symmetric (odd-length, linear-phase) filters with whole-sample symmetric extension of the
-//! signal (spec §2.1.2). For a signal of length `n`, the lowpass band has `ceil(n/2)` samples at the even signal
+//! signal (Part 1, symmetric extension). For a signal of length `n`, the lowpass band has `ceil(n/2)` samples at the even signal
 //! positions and the highpass band `floor(n/2)` samples at the odd positions. On reconstruction the bands inherit
 //! the matching symmetries: the lowpass band is whole-sample symmetric on the left and, for even `n`, half-sample
 //! symmetric on the right; the highpass band is half-sample symmetric on the left and, for odd `n`, on the right.
@@ -21,7 +21,7 @@ pub(crate) struct FilterPair {
 
 // The spec's digits, kept verbatim even where they exceed single precision.
 #[allow(clippy::excessive_precision)]
-/// The analysis filters of WSQ spec Table 1 (the CDF 9/7 biorthogonal pair as scaled by the spec).
+/// Lowpass analysis filter of FBI encoder number one (spec Part 3; the CDF 9/7 biorthogonal pair).
 pub(crate) const ANALYSIS_LOWPASS: [f32; 9] = [
     0.037_828_455_506_995_46,
     -0.023_849_465_019_380,
@@ -34,7 +34,7 @@ pub(crate) const ANALYSIS_LOWPASS: [f32; 9] = [
     0.037_828_455_506_995_46,
 ];
 #[allow(clippy::excessive_precision)]
-/// Highpass analysis filter of WSQ spec Table 1.
+/// Highpass analysis filter of FBI encoder number one (spec Part 3).
 pub(crate) const ANALYSIS_HIGHPASS: [f32; 7] = [
     0.064_538_882_628_938_45,
     -0.040_689_417_609_558_44,
@@ -262,7 +262,7 @@ impl Scratch {
     }
 }
 
-/// Inverse transform in place: rebuilds the image plane from its subbands, deepest split first (spec §2.3).
+/// Inverse transform in place: rebuilds the image plane from its subbands, deepest split first (Part 1, synthesis).
 pub(crate) fn reconstruct(plane: &mut [f32], width: usize, trees: &Trees, filters: &FilterPair) {
     let mut s = Scratch::default();
     for node in trees.nodes.iter().rev().take(N_NODES) {
@@ -305,7 +305,7 @@ pub(crate) fn reconstruct(plane: &mut [f32], width: usize, trees: &Trees, filter
     }
 }
 
-/// Forward transform in place: splits the image plane into the 64 subbands (spec §2.2).
+/// Forward transform in place: splits the image plane into the 64 subbands (Part 1, subband decomposition).
 pub(crate) fn decompose(plane: &mut [f32], width: usize, trees: &Trees, filters: &FilterPair) {
     let mut s = Scratch::default();
     for node in trees.nodes.iter() {

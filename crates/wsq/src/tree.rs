@@ -1,12 +1,12 @@
 //! Subband geometry: where each of the 64 subbands of the WSQ decomposition lies in the image plane.
 //!
-//! WSQ spec §2.2 (Figures 2–4) decomposes the image with a fixed tree of two-dimensional splits. Every split cuts a
+//! WSQ spec Part 1 (subband decomposition figures) decomposes the image with a fixed tree of two-dimensional splits. Every split cuts a
 //! rectangle into a lowpass and a highpass half along x and along y. For a half of odd length the lowpass half is the
 //! longer one, except where the rectangle being split is itself the highpass output of its parent split in that
-//! direction ("spectral inversion", spec §2.2.2): there the highpass half comes first and the shorter half is first.
+//! direction ("spectral inversion"): there the highpass half comes first and the shorter half is first.
 //!
 //! The 20 split nodes are numbered as in the spec figure; the 64 subbands in the order the quantized coefficients
-//! are transmitted (spec Figure 4). Subbands 60–63 (the highpass/highpass quadrant of the first split) are never
+//! are transmitted (Part 1, subband numbering). Subbands 60–63 (the highpass/highpass quadrant of the first split) are never
 //! coded.
 
 /// A rectangle of the coefficient plane, in samples.
@@ -38,7 +38,7 @@ pub(crate) struct Node {
 pub(crate) const N_NODES: usize = 20;
 /// Number of subbands that carry coefficients (0..60).
 pub(crate) const N_CODED_SUBBANDS: usize = 60;
-/// First subband of the second and third Huffman-coded blocks (spec §3.1, Table 3).
+/// First subband of the second and third Huffman-coded blocks (Part 3).
 pub(crate) const BLOCK_STARTS: [usize; 4] = [0, 19, 52, 60];
 
 /// The whole decomposition for one image size.
@@ -124,7 +124,7 @@ fn leaf_subbands(node: Node) -> [Rect; 4] {
 }
 
 impl Trees {
-    /// Builds the decomposition of a `width` x `height` image (spec §2.2, Figures 2 and 4).
+    /// Builds the decomposition of a `width` x `height` image (Part 1, subband decomposition).
     pub fn new(width: usize, height: usize) -> Trees {
         let mut nodes = [Node::default(); N_NODES];
         let mut subbands = [Rect::default(); 64];
@@ -159,7 +159,7 @@ impl Trees {
         subbands[4] = s4.rect;
         subbands[5] = s5.rect;
         subbands[6] = s6.rect;
-        // Spec Figure 4: subbands 7..51 walk the level-3 nodes of the lowpass quadrant in this order.
+        // Subband numbering: 7..51 walk the level-3 nodes of the lowpass quadrant in this order.
         let level3 = [16, 17, 18, 6, 7, 8, 9, 10, 11, 12, 13];
         for (chunk, &node_idx) in subbands[7..51].chunks_mut(4).zip(&level3) {
             if let Some(&node) = nodes.get(node_idx) {
