@@ -66,6 +66,22 @@ impl TileSource for DirSource {
     }
 }
 
+/// A running log is a source too: what its `/log/` routes would serve.
+impl TileSource for crate::Log {
+    fn get(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+        match self.serve(path) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(SourceError::NotFound {
+                path: path.to_owned(),
+            }),
+            Err(e) => Err(SourceError::Fetch {
+                path: path.to_owned(),
+                source: Box::new(e),
+            }),
+        }
+    }
+}
+
 /// What to check beyond the checkpoint signature.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {

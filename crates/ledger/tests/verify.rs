@@ -61,6 +61,13 @@ fn untampered_log_verifies_fully() {
         let report = verify_log(&src, &log.vkey(), None, &o).unwrap();
         assert_eq!(report.size, 600);
     }
+    // The log itself serves the same bytes.
+    let o = VerifyOptions {
+        leaf: Some(42),
+        full_audit: true,
+        ..Default::default()
+    };
+    assert_eq!(verify_log(&log, &log.vkey(), None, &o).unwrap().size, 600);
     // A record without a leaf index is found by searching the bundles.
     let o = VerifyOptions {
         entry: Some(entry(300)),
