@@ -165,11 +165,20 @@ fn build_cylinder(
     hull: &[(f32, f32)],
 ) -> Option<Cylinder> {
     let reach = RADIUS + 3.0 * SIGMA_S;
-    let neighbours: Vec<&Point> = points
+    let bin_centres: [f32; ND] = std::array::from_fn(|k| -PI + (k as f32 + 0.5) * TAU / ND as f32);
+    // Per neighbour: position and its directional contribution to each bin, which does not depend on the cell.
+    let neighbours: Vec<(f32, f32, [f32; ND])> = points
         .iter()
         .enumerate()
         .filter(|(j, p)| *j != idx && (p.x - centre.x).hypot(p.y - centre.y) <= reach)
-        .map(|(_, p)| p)
+        .map(|(_, p)| {
+            let relative = angle_delta(centre.angle, p.angle);
+            (
+                p.x,
+                p.y,
+                std::array::from_fn(|k| directional(bin_centres[k], relative)),
+            )
+        })
         .collect();
     if neighbours.len() < MIN_NEIGHBOURS {
         return None;
@@ -177,11 +186,11 @@ fn build_cylinder(
     let cell = 2.0 * RADIUS / NS as f32;
     let (ca, sa) = (centre.angle.cos(), centre.angle.sin());
     let gauss_norm = 1.0 / (SIGMA_S * (TAU).sqrt());
+    let cutoff = 9.0 * SIGMA_S * SIGMA_S;
     let mut bits = [0u64; CYL_WORDS];
     let mut valid = [0u64; LAYER_WORDS];
     let mut n_valid = 0u32;
     let mut n_in_circle = 0u32;
-    let bin_centres: [f32; ND] = std::array::from_fn(|k| -PI + (k as f32 + 0.5) * TAU / ND as f32);
     for i in 0..NS {
         for j in 0..NS {
             let u = (i as f32 - (NS as f32 - 1.0) / 2.0) * cell;
@@ -200,15 +209,14 @@ fn build_cylinder(
             valid[cell_idx / 64] |= 1u64 << (cell_idx % 64);
             n_valid += 1;
             let mut sums = [0.0f32; ND];
-            for p in &neighbours {
-                let d2 = (p.x - px).powi(2) + (p.y - py).powi(2);
-                if d2 > 9.0 * SIGMA_S * SIGMA_S {
+            for (nx, ny, dir) in &neighbours {
+                let d2 = (nx - px).powi(2) + (ny - py).powi(2);
+                if d2 > cutoff {
                     continue;
                 }
                 let spatial = gauss_norm * (-d2 / (2.0 * SIGMA_S * SIGMA_S)).exp();
-                let relative = angle_delta(centre.angle, p.angle);
-                for (k, sum) in sums.iter_mut().enumerate() {
-                    *sum += spatial * directional(bin_centres[k], relative);
+                for (sum, contribution) in sums.iter_mut().zip(dir) {
+                    *sum += spatial * contribution;
                 }
             }
             for (k, sum) in sums.iter().enumerate() {
@@ -417,6 +425,37 @@ pub fn compare(a: &MccTemplate, b: &MccTemplate) -> f32 {
     let sum: f32 = order.iter().take(take).map(|&r| lambda[r]).sum();
     // Divide by nP, not by the pairs found, so a template with fewer matching pairs than nP cannot score high.
     (sum / n_p as f32).clamp(0.0, 1.0)
+}
+
+/// Deterministic bit positions for the cylinder LSH: `n_hash` lists of `n_key` (cylinder bit, spatial cell) pairs,
+/// drawn from cells within 0.7 R where bits are neither almost always 0 nor almost always 1.
+pub(crate) fn lsh_positions(n_hash: usize, n_key: usize) -> Vec<Vec<(usize, usize)>> {
+    let cell = 2.0 * RADIUS / NS as f32;
+    let inner: Vec<usize> = (0..N_SPATIAL)
+        .filter(|&c| {
+            let u = ((c / NS) as f32 - (NS as f32 - 1.0) / 2.0) * cell;
+            let v = ((c % NS) as f32 - (NS as f32 - 1.0) / 2.0) * cell;
+            u.hypot(v) <= 0.7 * RADIUS
+        })
+        .collect();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..n_hash)
+        .map(|_| {
+            (0..n_key)
+                .map(|_| {
+                    let c = inner[(next() % inner.len() as u64) as usize];
+                    let layer = (next() % ND as u64) as usize;
+                    (layer * N_SPATIAL + c, c)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]

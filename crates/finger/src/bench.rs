@@ -1,0 +1,232 @@
+//! Throughput measurement behind `garita bench finger` and `cargo bench -p garita-finger`.
+//!
+//! Galleries larger than the real data are grown from real templates by random rigid transforms (rotation
+//! ±π, translation ±40 px) and minutia dropout (10–30 %), as the issue asks. Grown entries derived from one
+//! finger are near-copies of it, so these galleries measure time and memory, not accuracy; the pre-filter's
+//! accuracy is measured on real sets by `examples/prefilter.rs`.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::gallery::{Gallery, SearchParams, Signature};
+use crate::mcc::{MccTemplate, compare};
+use crate::template::{Template, wrap_angle};
+
+/// Timings for one gallery size.
+#[derive(Clone, Debug, Serialize)]
+pub struct GalleryBench {
+    /// Templates in the gallery.
+    pub size: usize,
+    /// Seconds to enrol them (signature computation), all threads.
+    pub enrol_s: f64,
+    /// Mean single-finger search time, milliseconds, one core.
+    pub search_ms: f64,
+    /// Measured wall time of a 10-finger probe split over two threads, seconds.
+    pub ten_finger_probe_s: f64,
+    /// Approximate bytes per gallery template.
+    pub bytes_per_template: usize,
+}
+
+/// Result of [`run_bench`].
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    /// Real templates the galleries were grown from.
+    pub seed_templates: usize,
+    /// Mean minutiae per seed template.
+    pub mean_minutiae: f64,
+    /// Cylinder preparation per template, microseconds.
+    pub prepare_us: f64,
+    /// Full MCC 1:1 comparisons per second on one core.
+    pub mcc_per_s: f64,
+    /// Pre-filter (signature) comparisons per second on one core: the index's inner loop.
+    pub prefilter_per_s: f64,
+    /// Bytes of a prepared (cylinder) template, mean.
+    pub prepared_bytes: usize,
+    /// Shortlist used by the searches.
+    pub shortlist: usize,
+    /// Per gallery size.
+    pub galleries: Vec<GalleryBench>,
+}
+
+/// Small deterministic generator (xorshift64*), so runs are repeatable without a rand dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// A random rigid transform of `t` with some minutiae dropped.
+fn perturb(t: &Template, rng: &mut Rng) -> Template {
+    let angle = (rng.unit() * 2.0 - 1.0) * std::f32::consts::PI;
+    let (dx, dy) = (
+        (rng.unit() * 2.0 - 1.0) * 40.0,
+        (rng.unit() * 2.0 - 1.0) * 40.0,
+    );
+    let drop = 0.1 + 0.2 * rng.unit();
+    let (cx, cy) = (t.width as f32 / 2.0, t.height as f32 / 2.0);
+    let (c, s) = (angle.cos(), angle.sin());
+    let mut out = t.clone();
+    out.minutiae.clear();
+    for m in &t.minutiae {
+        if rng.unit() < drop {
+            continue;
+        }
+        let (x, y) = (m.x - cx, m.y - cy);
+        let mut moved = *m;
+        // Counter-clockwise on screen with y down.
+        moved.x = (cx + x * c + y * s + dx).max(0.0);
+        moved.y = (cy - x * s + y * c + dy).max(0.0);
+        moved.angle = wrap_angle(m.angle + angle);
+        out.minutiae.push(moved);
+    }
+    out
+}
+
+/// Runs the benchmark on `seeds` (real templates) for the given gallery sizes.
+#[must_use]
+pub fn run_bench(seeds: &[Template], sizes: &[usize], shortlist: usize) -> BenchReport {
+    let n_seeds = seeds.len().max(1);
+    let mean_minutiae =
+        seeds.iter().map(|t| t.minutiae.len()).sum::<usize>() as f64 / n_seeds as f64;
+    let start = Instant::now();
+    let prepared: Vec<MccTemplate> = seeds.iter().map(MccTemplate::new).collect();
+    let prepare_us = start.elapsed().as_secs_f64() * 1e6 / n_seeds as f64;
+    let prepared_bytes = prepared
+        .iter()
+        .map(MccTemplate::memory_bytes)
+        .sum::<usize>()
+        / n_seeds;
+
+    // 1:1: all pairs of the seeds, bounded to about two seconds.
+    let mut n_compares = 0u64;
+    let mut sink = 0.0f32;
+    let start = Instant::now();
+    'outer: for a in &prepared {
+        for b in &prepared {
+            sink += compare(a, b);
+            n_compares += 1;
+            if n_compares.is_multiple_of(256) && start.elapsed().as_secs_f64() > 2.0 {
+                break 'outer;
+            }
+        }
+    }
+    let mcc_per_s = n_compares as f64 / start.elapsed().as_secs_f64().max(1e-9);
+
+    // Pre-filter inner loop: one probe signature against a million-entry array.
+    let signatures: Vec<Signature> = seeds
+        .iter()
+        .zip(&prepared)
+        .map(|(t, p)| Signature::with_prepared(t, p))
+        .collect();
+    let mut total = 0u64;
+    let rounds = 1_000_000 / signatures.len().max(1) + 1;
+    let start = Instant::now();
+    if let Some(probe) = signatures.first() {
+        for _ in 0..rounds {
+            for s in &signatures {
+                total += u64::from(std::hint::black_box(probe).common(s));
+            }
+        }
+    }
+    let prefilter_per_s =
+        (rounds * signatures.len()) as f64 / start.elapsed().as_secs_f64().max(1e-9);
+    std::hint::black_box((sink, total));
+
+    let params = SearchParams {
+        shortlist,
+        shortlist_fraction: 0.0,
+    };
+    let mut galleries = Vec::new();
+    for &size in sizes {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ size as u64);
+        let start = Instant::now();
+        let grown: Vec<Template> = (0..size)
+            .map(|k| perturb(&seeds[k % n_seeds], &mut rng))
+            .collect();
+        let gallery = build_parallel(grown, size <= 100_000);
+        let enrol_s = start.elapsed().as_secs_f64();
+        let probes: Vec<Template> = (0..10)
+            .map(|k| perturb(&seeds[(k * 7) % n_seeds], &mut rng))
+            .collect();
+        let start = Instant::now();
+        for p in &probes {
+            std::hint::black_box(gallery.search(p, 10, params));
+        }
+        let search_ms = start.elapsed().as_secs_f64() * 1e3 / probes.len() as f64;
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            for half in probes.chunks(5) {
+                let gallery = &gallery;
+                scope.spawn(move || {
+                    for p in half {
+                        std::hint::black_box(gallery.search(p, 10, params));
+                    }
+                });
+            }
+        });
+        let ten_finger_probe_s = start.elapsed().as_secs_f64();
+        galleries.push(GalleryBench {
+            size,
+            enrol_s,
+            search_ms,
+            ten_finger_probe_s,
+            bytes_per_template: gallery.memory_per_template(),
+        });
+    }
+    BenchReport {
+        seed_templates: seeds.len(),
+        mean_minutiae,
+        prepare_us,
+        mcc_per_s,
+        prefilter_per_s,
+        prepared_bytes,
+        shortlist,
+        galleries,
+    }
+}
+
+/// Enrols on two threads (the target machine's core count) and merges. Galleries above 100k templates are
+/// built [`Gallery::compact`] so a million entries fit in memory.
+fn build_parallel(templates: Vec<Template>, keep_cylinders: bool) -> Gallery<u32> {
+    let half = templates.len() / 2;
+    let mut second = templates;
+    let first: Vec<Template> = second.drain(..half).collect();
+    let prepare = |ts: &[Template]| {
+        ts.iter()
+            .map(|t| {
+                let p = MccTemplate::new(t);
+                let s = Signature::with_prepared(t, &p);
+                (keep_cylinders.then_some(p), s)
+            })
+            .collect::<Vec<_>>()
+    };
+    let (prep_a, prep_b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| prepare(&first));
+        let b = prepare(&second);
+        (a.join().unwrap_or_default(), b)
+    });
+    let mut gallery = if keep_cylinders {
+        Gallery::new()
+    } else {
+        Gallery::compact()
+    };
+    let entries = first
+        .into_iter()
+        .zip(prep_a)
+        .chain(second.into_iter().zip(prep_b));
+    for (id, (t, (p, s))) in (0u32..).zip(entries) {
+        let p = p.unwrap_or_else(|| MccTemplate::from_points(Vec::new()));
+        gallery.add_prepared(id, t, p, s);
+    }
+    gallery
+}

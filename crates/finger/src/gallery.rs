@@ -1,0 +1,505 @@
+//! Indexed 1:N search.
+//!
+//! Two stages, so a search does not fully compare every template:
+//!
+//! 1. **Pre-filter.** Each template carries a 2048-bit [`Signature`], two halves of rigid-invariant features:
+//!    - *pairs*: for every minutia and each of its 6 nearest neighbours, the pair's distance and each minutia's
+//!      direction relative to the segment joining them (cf. Germain, Califano & Colville, IEEE CSE 4(4), 1997;
+//!      Maltoni et al., Handbook 2nd ed., ch. 5) are quantised and hashed to a bit;
+//!    - *cylinder hashes*: 16 bit-sampling hash functions of 10 bits each over every MCC cylinder (after
+//!      Cappelli, Ferrara & Maltoni, "Fingerprint indexing based on Minutia Cylinder-Code", IEEE TPAMI 33(5),
+//!      2011), each key hashed to a bit.
+//!
+//!    Rotation and translation leave both unchanged, so two impressions of one finger share many bits. The scan
+//!    scores every gallery entry with 32 AND + POPCNT words and an integer multiply (no float work in the inner
+//!    loop) and keeps a shortlist. It is a coarse filter: on the shared FVC2000 B sets the best mate of a probe is
+//!    within the top 10–14 % of the gallery for 90 % of probes (docs/finger.md), so the shortlist must be sized
+//!    with that in mind.
+//! 2. **Verification.** The shortlist is compared with the full MCC matcher ([`crate::compare`]) and ranked.
+//!
+//! Gallery entries keep only the compact minutiae (8 bytes each) and the signature; cylinders are built for
+//! shortlisted entries on demand, so a million templates fit in well under a gigabyte.
+
+use std::collections::HashMap;
+use std::f32::consts::{PI, TAU};
+use std::hash::Hash;
+
+use crate::mcc::{MccTemplate, Point, angle_delta};
+use crate::template::Template;
+
+/// u64 words per pair signature.
+pub const SIGNATURE_WORDS: usize = 32;
+const DIST_MIN: f32 = 12.0;
+const DIST_BIN: f32 = 14.0;
+const N_ANGLE: usize = 8;
+/// Neighbours per minutia that enter the signature (bounds the bit density).
+const NEIGHBOURS: usize = 6;
+/// Words per half of the signature.
+const HALF: usize = SIGNATURE_WORDS / 2;
+/// Cylinder hash functions.
+const LSH_HASHES: usize = 16;
+/// Cylinder bits read per hash function.
+const LSH_KEY_BITS: usize = 10;
+
+/// A rigid-invariant 1024-bit summary of a template used by the pre-filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signature {
+    words: [u64; SIGNATURE_WORDS],
+}
+
+impl Signature {
+    /// Computes the signature of a template.
+    #[must_use]
+    pub fn new(template: &Template) -> Self {
+        Self::with_prepared(template, &MccTemplate::new(template))
+    }
+
+    /// Computes the signature when the caller already has the prepared cylinders.
+    #[must_use]
+    pub fn with_prepared(template: &Template, prepared: &MccTemplate) -> Self {
+        // Half the words hold the pair features, half the cylinder hashes: on the shared FVC sets the union
+        // ranks mates better than either half alone.
+        let pairs = pair_words(&points_of(template));
+        let cylinders = cylinder_words(prepared);
+        let mut words = [0u64; SIGNATURE_WORDS];
+        words[..HALF].copy_from_slice(&pairs);
+        words[HALF..].copy_from_slice(&cylinders);
+        Self { words }
+    }
+}
+
+/// Bit-sampling LSH of the cylinders (after Cappelli, Ferrara & Maltoni, "Fingerprint indexing based on
+/// Minutia Cylinder-Code", IEEE TPAMI 33(5), 2011): each hash function reads a fixed set of cylinder bits; the
+/// key is hashed into the signature.
+fn cylinder_words(prepared: &MccTemplate) -> [u64; HALF] {
+    let positions = crate::mcc::lsh_positions(LSH_HASHES, LSH_KEY_BITS);
+    let n_bits = HALF * 64;
+    let mut words = [0u64; HALF];
+    for cyl in &prepared.cylinders {
+        'hash: for (h, pos) in positions.iter().enumerate() {
+            let mut key = 0u64;
+            for &(bit, cell) in pos {
+                if cyl.valid[cell / 64] >> (cell % 64) & 1 == 0 {
+                    continue 'hash;
+                }
+                key = (key << 1) | (cyl.bits[bit / 64] >> (bit % 64) & 1);
+            }
+            // Keys of (almost) all zeros come from empty cells and match everything.
+            if key.count_ones() < 2 {
+                continue;
+            }
+            let mixed = (key ^ ((h as u64) << 40)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let idx = (mixed >> 32) as usize % n_bits;
+            words[idx / 64] |= 1u64 << (idx % 64);
+        }
+    }
+    words
+}
+
+fn pair_words(points: &[Point]) -> [u64; HALF] {
+    let (dist_bin_w, n_angle, neighbours) = (DIST_BIN, N_ANGLE, NEIGHBOURS);
+    let n_bits = HALF * 64;
+    let mut words = [0u64; HALF];
+    let mut near: Vec<(f32, usize)> = Vec::with_capacity(points.len());
+    for (i, a) in points.iter().enumerate() {
+        near.clear();
+        near.extend(
+            points
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(j, b)| ((a.x - b.x).hypot(a.y - b.y), j))
+                .filter(|(d, _)| *d >= DIST_MIN),
+        );
+        near.sort_by(|x, y| x.0.total_cmp(&y.0));
+        for &(d, j) in near.iter().take(neighbours) {
+            let b = points[j];
+            let dist_bin = ((d - DIST_MIN) / dist_bin_w) as usize;
+            let link = (b.y - a.y).atan2(b.x - a.x);
+            let quant = |angle: f32| {
+                let turn = (angle_delta(angle, link) + PI) / TAU;
+                ((turn * n_angle as f32) as usize).min(n_angle - 1)
+            };
+            let key = (dist_bin * n_angle + quant(a.angle)) * n_angle + quant(b.angle);
+            let bit = (key.wrapping_mul(0x9E37_79B9) >> 7) % n_bits;
+            words[bit / 64] |= 1u64 << (bit % 64);
+        }
+    }
+    words
+}
+
+impl Signature {
+    /// Number of set bits.
+    #[must_use]
+    pub fn count(&self) -> u32 {
+        self.words.iter().map(|w| w.count_ones()).sum()
+    }
+
+    /// Bits set in both signatures (the pre-filter's inner loop).
+    #[inline]
+    #[must_use]
+    pub fn common(&self, other: &Self) -> u32 {
+        let mut n = 0;
+        for k in 0..SIGNATURE_WORDS {
+            n += (self.words[k] & other.words[k]).count_ones();
+        }
+        n
+    }
+}
+
+fn points_of(template: &Template) -> Vec<Point> {
+    let scale = 500.0 / template.ppi.max(1) as f32;
+    template
+        .minutiae
+        .iter()
+        .map(|m| Point {
+            x: m.x * scale,
+            y: -m.y * scale,
+            angle: m.angle,
+        })
+        .collect()
+}
+
+/// One search result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate<Id> {
+    /// The gallery id.
+    pub id: Id,
+    /// MCC score in `[0, 1]`.
+    pub score: f32,
+}
+
+/// Search settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SearchParams {
+    /// Shortlist length kept by the pre-filter for full comparison (at least this many).
+    pub shortlist: usize,
+    /// Shortlist as a fraction of the gallery, when larger than `shortlist`.
+    pub shortlist_fraction: f64,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        Self {
+            shortlist: 200,
+            shortlist_fraction: 0.0,
+        }
+    }
+}
+
+/// An in-memory 1:N gallery of single-finger templates, keyed by caller ids.
+#[derive(Clone, Debug, Default)]
+pub struct Gallery<Id> {
+    ids: Vec<Id>,
+    signatures: Vec<Signature>,
+    /// Fixed-point 1/√(bits) per entry, so the scan stays in integers.
+    inv_norm: Vec<u32>,
+    templates: Vec<Template>,
+    /// Cylinders kept per entry when the gallery trades memory for search speed.
+    prepared: Vec<Option<MccTemplate>>,
+    keep_prepared: bool,
+    slots: HashMap<Id, usize>,
+}
+
+impl<Id: Clone + Eq + Hash> Gallery<Id> {
+    /// An empty gallery that keeps each entry's cylinders in memory (about 9 KB per template; fastest search).
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            ids: Vec::new(),
+            signatures: Vec::new(),
+            inv_norm: Vec::new(),
+            templates: Vec::new(),
+            prepared: Vec::new(),
+            keep_prepared: true,
+            slots: HashMap::new(),
+        }
+    }
+
+    /// An empty gallery that keeps only signatures and compact minutiae (under 1 KB per template) and rebuilds
+    /// cylinders for shortlisted entries at search time: for galleries too large to hold every cylinder.
+    #[must_use]
+    pub fn compact() -> Self {
+        Self {
+            keep_prepared: false,
+            ..Self::new()
+        }
+    }
+
+    /// Number of templates.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether the gallery is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Adds a template, replacing any template already stored under `id`.
+    pub fn add(&mut self, id: Id, template: Template) {
+        let prepared = MccTemplate::new(&template);
+        let signature = Signature::with_prepared(&template, &prepared);
+        self.add_prepared(id, template, prepared, signature);
+    }
+
+    /// Adds a template whose cylinders and signature were computed elsewhere (e.g. on another thread).
+    pub fn add_prepared(
+        &mut self,
+        id: Id,
+        template: Template,
+        prepared: MccTemplate,
+        signature: Signature,
+    ) {
+        let inv = inv_norm(signature.count());
+        let prepared = self.keep_prepared.then_some(prepared);
+        if let Some(&slot) = self.slots.get(&id) {
+            self.signatures[slot] = signature;
+            self.inv_norm[slot] = inv;
+            self.templates[slot] = template;
+            self.prepared[slot] = prepared;
+            return;
+        }
+        self.slots.insert(id.clone(), self.ids.len());
+        self.ids.push(id);
+        self.signatures.push(signature);
+        self.inv_norm.push(inv);
+        self.templates.push(template);
+        self.prepared.push(prepared);
+    }
+
+    /// Removes the template stored under `id`; returns whether there was one.
+    pub fn remove(&mut self, id: &Id) -> bool {
+        let Some(slot) = self.slots.remove(id) else {
+            return false;
+        };
+        let last = self.ids.len() - 1;
+        self.ids.swap_remove(slot);
+        self.signatures.swap_remove(slot);
+        self.inv_norm.swap_remove(slot);
+        self.templates.swap_remove(slot);
+        self.prepared.swap_remove(slot);
+        if slot != last
+            && let Some(moved) = self.ids.get(slot)
+        {
+            self.slots.insert(moved.clone(), slot);
+        }
+        true
+    }
+
+    /// Approximate bytes held per template (signature, norm, minutiae, cylinders if kept, id and map slot).
+    #[must_use]
+    pub fn memory_per_template(&self) -> usize {
+        if self.templates.is_empty() {
+            return 0;
+        }
+        let minutiae: usize = self.templates.iter().map(|t| t.minutiae.capacity()).sum();
+        let cylinders: usize = self
+            .prepared
+            .iter()
+            .flatten()
+            .map(MccTemplate::memory_bytes)
+            .sum();
+        std::mem::size_of::<Signature>()
+            + std::mem::size_of::<u32>()
+            + std::mem::size_of::<Template>()
+            + std::mem::size_of::<Option<MccTemplate>>()
+            + std::mem::size_of::<Id>() * 2
+            + std::mem::size_of::<usize>()
+            + (minutiae * std::mem::size_of::<crate::Minutia>() + cylinders) / self.templates.len()
+    }
+
+    /// Pre-filter only: indices of the `n` entries whose signatures share the most bits with the probe's.
+    fn shortlist(&self, probe: &Signature, n: usize) -> Vec<usize> {
+        let n = n.min(self.ids.len());
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut scores: Vec<(u64, u32)> = Vec::with_capacity(self.ids.len());
+        for (idx, (sig, inv)) in self.signatures.iter().zip(&self.inv_norm).enumerate() {
+            scores.push((u64::from(probe.common(sig)) * u64::from(*inv), idx as u32));
+        }
+        let pivot = scores.len() - n;
+        scores.select_nth_unstable_by_key(pivot, |s| s.0);
+        scores[pivot..].iter().map(|s| s.1 as usize).collect()
+    }
+
+    /// Searches the gallery: pre-filter, then full MCC comparison of the shortlist; best `top_k` first.
+    #[must_use]
+    pub fn search(
+        &self,
+        probe: &Template,
+        top_k: usize,
+        params: SearchParams,
+    ) -> Vec<Candidate<Id>> {
+        let prepared = MccTemplate::new(probe);
+        let signature = Signature::with_prepared(probe, &prepared);
+        let n = params
+            .shortlist
+            .max((params.shortlist_fraction * self.ids.len() as f64).ceil() as usize);
+        let mut out: Vec<Candidate<Id>> = self
+            .shortlist(&signature, n)
+            .into_iter()
+            .filter_map(|idx| {
+                let score = match self.prepared.get(idx)? {
+                    Some(gallery) => crate::compare(&prepared, gallery),
+                    None => crate::compare(&prepared, &MccTemplate::new(self.templates.get(idx)?)),
+                };
+                Some(Candidate {
+                    id: self.ids.get(idx)?.clone(),
+                    score,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score));
+        out.truncate(top_k);
+        out
+    }
+
+    /// Pre-filter scan alone, for benchmarking the inner loop: the `n` best entry ids.
+    #[must_use]
+    pub fn prefilter(&self, probe: &Template, n: usize) -> Vec<Id> {
+        let signature = Signature::new(probe);
+        self.shortlist(&signature, n)
+            .into_iter()
+            .filter_map(|idx| self.ids.get(idx).cloned())
+            .collect()
+    }
+}
+
+fn inv_norm(bits: u32) -> u32 {
+    (65536.0 / f64::from(bits.max(1)).sqrt()) as u32
+}
+
+/// One finger's candidates for a multi-finger probe: `(subject, score)` pairs.
+pub type FingerCandidates<S> = Vec<(S, f32)>;
+
+/// Fuses per-finger candidate lists of one encounter into per-subject scores (sum rule over the probe's
+/// fingers, divided by the number of fingers, so a subject found on more fingers ranks higher; a finger on
+/// which the subject was not a candidate contributes 0). Best first.
+#[must_use]
+pub fn fuse_fingers<S: Clone + Eq + Hash>(
+    per_finger: &[FingerCandidates<S>],
+) -> Vec<(S, f32, usize)> {
+    let mut acc: HashMap<S, (f32, usize)> = HashMap::new();
+    for finger in per_finger {
+        // A subject appears at most once per finger: keep its best score there.
+        let mut best: HashMap<&S, f32> = HashMap::new();
+        for (subject, score) in finger {
+            let slot = best.entry(subject).or_insert(0.0);
+            *slot = slot.max(*score);
+        }
+        for (subject, score) in best {
+            let entry = acc.entry(subject.clone()).or_insert((0.0, 0));
+            entry.0 += score;
+            entry.1 += 1;
+        }
+    }
+    let n = per_finger.len().max(1) as f32;
+    let mut out: Vec<(S, f32, usize)> = acc
+        .into_iter()
+        .map(|(s, (sum, hits))| (s, sum / n, hits))
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::{Minutia, MinutiaKind};
+
+    fn random_template(seed: u64, n: usize) -> Template {
+        let mut state = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 100_000) as f32 / 100_000.0
+        };
+        Template {
+            width: 300,
+            height: 300,
+            ppi: 500,
+            quality: 50,
+            minutiae: (0..n)
+                .map(|_| Minutia {
+                    x: 20.0 + 260.0 * next(),
+                    y: 20.0 + 260.0 * next(),
+                    angle: TAU * next(),
+                    kind: MinutiaKind::Ending,
+                    quality: 50,
+                })
+                .collect(),
+        }
+    }
+
+    fn rotated(t: &Template, angle: f32, dx: f32, dy: f32) -> Template {
+        let (c, s) = (angle.cos(), angle.sin());
+        let mut out = t.clone();
+        for m in &mut out.minutiae {
+            let (x, y) = (m.x - 150.0, m.y - 150.0);
+            // Image y points down, so a counter-clockwise turn on screen is (x c + y s, -x s + y c).
+            m.x = 150.0 + x * c + y * s + dx;
+            m.y = 150.0 - x * s + y * c + dy;
+            m.angle = crate::wrap_angle(m.angle + angle);
+        }
+        out
+    }
+
+    #[test]
+    fn signature_is_rotation_invariant() {
+        let t = random_template(3, 40);
+        let a = Signature::new(&t);
+        let b = Signature::new(&rotated(&t, 0.4, 12.0, -7.0));
+        let other = Signature::new(&random_template(4, 40));
+        assert!(
+            a.common(&b) * 2 > a.count(),
+            "{} of {}",
+            a.common(&b),
+            a.count()
+        );
+        assert!(
+            2 * a.common(&b) > 3 * a.common(&other),
+            "{} {} {}",
+            a.count(),
+            a.common(&b),
+            a.common(&other)
+        );
+    }
+
+    #[test]
+    fn gallery_add_remove_search() {
+        let mut g = Gallery::new();
+        for k in 0..300u64 {
+            g.add(k, random_template(100 + k, 35));
+        }
+        assert_eq!(g.len(), 300);
+        let probe = rotated(&random_template(100 + 42, 35), -0.3, 5.0, 9.0);
+        let params = SearchParams {
+            shortlist: 10,
+            shortlist_fraction: 0.0,
+        };
+        let hits = g.search(&probe, 3, params);
+        assert_eq!(hits.first().map(|c| c.id), Some(42));
+        assert!(g.remove(&42));
+        assert!(!g.remove(&42));
+        assert_eq!(g.len(), 299);
+        let hits = g.search(&probe, 3, params);
+        assert_ne!(hits.first().map(|c| c.id), Some(42));
+        // The entry swapped into slot 42 is still found under its own id.
+        let moved = rotated(&random_template(100 + 299, 35), 0.2, 0.0, 0.0);
+        assert_eq!(g.search(&moved, 1, params).first().map(|c| c.id), Some(299));
+    }
+
+    #[test]
+    fn fusion_prefers_subjects_found_on_several_fingers() {
+        let fused = fuse_fingers(&[vec![("a", 0.5), ("b", 0.6)], vec![("a", 0.5), ("c", 0.2)]]);
+        assert_eq!(fused[0].0, "a");
+        assert_eq!(fused[0].2, 2);
+    }
+}
