@@ -44,6 +44,9 @@ pub struct AttenuationImage {
     pub pitch_y_mm: f64,
 }
 
+/// Fewest pixels averaged in one analysis block.
+const MIN_BLOCK_PIXELS: usize = 24;
+
 /// Pixel pitch assumed when a scan carries no Pixel Spacing: typical of container scanners.
 const DEFAULT_PITCH_MM: f64 = 5.0;
 
@@ -174,6 +177,9 @@ pub struct AnalysisConfig {
     pub open_beam_photons: (f64, f64),
     /// Electronic noise in photon equivalents (same calibration).
     pub electronic_noise: f64,
+    /// An excess must exceed this many standard errors of the block's decomposition (photon noise grows
+    /// steeply with attenuation, most of all at low energy).
+    pub noise_sigmas: f64,
     /// Height above the floor where pallets are allowed for, mm.
     pub pallet_band_mm: f64,
     /// Findings below this score are dropped.
@@ -197,6 +203,7 @@ impl Default for AnalysisConfig {
             open_beam_photons: (200_000.0, 120_000.0),
             electronic_noise: 3.0,
             pallet_band_mm: 500.0,
+            noise_sigmas: 3.0,
             min_score: 0.3,
             mass_tolerance: 0.2,
         }
@@ -234,6 +241,9 @@ struct Block {
     a_low: f64,
     organic: f64,
     metal: f64,
+    /// Standard error of `organic` and `metal` from photon and electronic noise.
+    organic_sigma: f64,
+    metal_sigma: f64,
     impenetrable: bool,
 }
 
@@ -247,7 +257,19 @@ struct Grid {
 
 /// Inverts the forward model: (high, low) attenuation to (cellulose, steel) mass thickness in g/cm^2.
 fn decompose(src: &DualEnergySource, a_high: f64, a_low: f64) -> (f64, f64) {
+    let (o, f, _) = decompose_with_sensitivity(src, a_high, a_low);
+    (o, f)
+}
+
+/// [`decompose`] plus the inverse Jacobian d(organic, metal)/d(a_high, a_low) at the solution, which propagates
+/// photon noise into the mass thicknesses.
+fn decompose_with_sensitivity(
+    src: &DualEnergySource,
+    a_high: f64,
+    a_low: f64,
+) -> (f64, f64, [[f64; 2]; 2]) {
     let (o, m) = (Material::Cellulose.index(), Material::Steel.index());
+    let mut inverse = [[0.0; 2]; 2];
     // Start from "all organic" at the high energy's effective attenuation, then Newton on both channels.
     let mut to = a_high / 0.035;
     let mut tf = 0.0;
@@ -264,6 +286,7 @@ fn decompose(src: &DualEnergySource, a_high: f64, a_low: f64) -> (f64, f64) {
         if det.abs() < 1e-12 {
             break;
         }
+        inverse = [[j22 / det, -j12 / det], [-j21 / det, j11 / det]];
         let d_o = (fh * j22 - fl * j12) / det;
         let d_f = (j11 * fl - j21 * fh) / det;
         to = (to - d_o).clamp(-300.0, 1500.0);
@@ -272,7 +295,7 @@ fn decompose(src: &DualEnergySource, a_high: f64, a_low: f64) -> (f64, f64) {
             break;
         }
     }
-    (to, tf)
+    (to, tf, inverse)
 }
 
 fn percentile(values: &mut [f64], q: f64) -> f64 {
@@ -347,8 +370,14 @@ fn longest_run(v: &[f64], threshold: f64) -> Option<(usize, usize)> {
 }
 
 fn build_grid(img: &AttenuationImage, space: &PixelBox, cfg: &AnalysisConfig) -> Grid {
-    let bw = ((cfg.block_mm / img.pitch_x_mm).round() as usize).clamp(1, 64);
-    let bh = ((cfg.block_mm / img.pitch_y_mm).round() as usize).clamp(1, 64);
+    let mut bw = ((cfg.block_mm / img.pitch_x_mm).round() as usize).clamp(1, 64);
+    let mut bh = ((cfg.block_mm / img.pitch_y_mm).round() as usize).clamp(1, 64);
+    // Coarse images get larger blocks: a block needs enough pixels for its material estimate to beat the noise.
+    if bw * bh < MIN_BLOCK_PIXELS {
+        let grow = (MIN_BLOCK_PIXELS as f64 / (bw * bh) as f64).sqrt();
+        bw = ((bw as f64 * grow).ceil() as usize).min(64);
+        bh = ((bh as f64 * grow).ceil() as usize).min(64);
+    }
     let (x0, y0) = (space.x0 as usize, space.y0 as usize);
     let nx = (space.x1 as usize - x0) / bw;
     let ny = (space.y1 as usize - y0) / bh;
@@ -501,15 +530,28 @@ pub fn analyze_image(
             a
         }
     };
+    let noise_var = cfg.electronic_noise * cfg.electronic_noise;
+    let n_pixels = (grid.bw * grid.bh) as f64;
     for b in &mut grid.blocks {
         b.a_high = debias(b.a_high, cfg.open_beam_photons.0);
         b.a_low = debias(b.a_low, cfg.open_beam_photons.1);
         b.impenetrable =
             b.a_high > cfg.impenetrable_attenuation || b.a_low > cfg.impenetrable_attenuation_low;
         if !b.impenetrable {
-            let (o, f) = decompose(src, b.a_high, b.a_low);
+            let (o, f, inv) = decompose_with_sensitivity(src, b.a_high, b.a_low);
             b.organic = o - bg_o;
             b.metal = f - bg_f;
+            // Variance of a block mean of -ln(counts): (mu + s^2) / mu^2 per pixel, over the block's pixels.
+            let var = |a: f64, photons: f64| {
+                let mu = (photons * (-a).exp()).max(1.0);
+                (mu + noise_var) / (mu * mu) / n_pixels
+            };
+            let (vh, vl) = (
+                var(b.a_high, cfg.open_beam_photons.0),
+                var(b.a_low, cfg.open_beam_photons.1),
+            );
+            b.organic_sigma = (inv[0][0] * inv[0][0] * vh + inv[0][1] * inv[0][1] * vl).sqrt();
+            b.metal_sigma = (inv[1][0] * inv[1][0] * vh + inv[1][1] * inv[1][1] * vl).sqrt();
         }
     }
     let block_area_cm2 =
@@ -568,7 +610,8 @@ pub fn analyze_image(
             } else {
                 0.0
             } + cfg.organic_per_metal * b.metal.max(0.0);
-            organic_excess[i] = (b.organic - allowance).max(0.0);
+            organic_excess[i] =
+                (b.organic - allowance - cfg.noise_sigmas * b.organic_sigma).max(0.0);
             if expected.class != GoodsClass::Metal {
                 // Mixed goods vary carton to carton in metal content: allow up to twice their nominal metal.
                 metal_excess[i] =

@@ -1,16 +1,29 @@
 //! Findings to DICOS TDR, directory evaluation, and the held-out quality gate (ignored: minutes of CPU).
 
 use garita_nii::{
-    AnalysisConfig, AttenuationImage, FindingKind, ScanIdentity, SimConfig, analyze, analyze_image,
-    dicos_info, eval_dir, eval_seeds, generate_scene, pair_dual_energy, read_json, read_scan,
-    simulate_with, tdr_for_findings, write_tdr,
+    AnalysisConfig, AttenuationImage, FindingKind, ScanIdentity, SimConfig, analyze_image,
+    dicos_info, eval_dir, eval_dir_with, eval_seeds, generate_scene, pair_dual_energy, read_json,
+    read_scan, simulate_with, tdr_for_findings, write_tdr,
 };
 
+/// Half the default resolution: pixels of four times the area collect four times the photons.
 fn small() -> SimConfig {
+    let d = SimConfig::default();
     SimConfig {
         columns: 1000,
         rows: 500,
-        ..SimConfig::default()
+        photons_high: 4.0 * d.photons_high,
+        photons_low: 4.0 * d.photons_low,
+        ..d
+    }
+}
+
+/// Analysis calibrated for [`small`].
+fn small_cfg() -> AnalysisConfig {
+    let d = AnalysisConfig::default();
+    AnalysisConfig {
+        open_beam_photons: (4.0 * d.open_beam_photons.0, 4.0 * d.open_beam_photons.1),
+        ..d
     }
 }
 
@@ -34,7 +47,10 @@ fn findings_become_a_tdr_that_points_at_the_scan() {
     ];
     let manifest = read_json(&f.manifest).unwrap();
     let pair = pair_dual_energy(high, low).unwrap();
-    let findings = analyze(&pair, &manifest).unwrap();
+    let image = AttenuationImage::from_scan(&pair).unwrap();
+    let findings = analyze_image(&image, &manifest, &small_cfg())
+        .unwrap()
+        .findings;
     let regions: Vec<_> = findings
         .iter()
         .filter(|f| f.kind != FindingKind::MassDiscrepancy)
@@ -77,8 +93,8 @@ fn findings_become_a_tdr_that_points_at_the_scan() {
 fn eval_dir_reads_dicos_and_matches_in_memory_evaluation() {
     let dir = tempfile::tempdir().unwrap();
     simulate_with(1, 3, dir.path(), &small()).unwrap();
-    let from_files = eval_dir(dir.path()).unwrap();
-    let in_memory = eval_seeds(1..4, &small(), &AnalysisConfig::default()).unwrap();
+    let from_files = eval_dir_with(dir.path(), &small_cfg()).unwrap();
+    let in_memory = eval_seeds(1..4, &small(), &small_cfg()).unwrap();
     assert_eq!(from_files.images, 3);
     assert_eq!(from_files.concealments, in_memory.concealments);
     assert_eq!(from_files.detected, in_memory.detected);

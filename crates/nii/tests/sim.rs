@@ -6,11 +6,24 @@ use garita_nii::{
     read_json, read_scan, simulate_with,
 };
 
+/// Half the default resolution: pixels of four times the area collect four times the photons.
 fn small() -> SimConfig {
+    let d = SimConfig::default();
     SimConfig {
         columns: 1000,
         rows: 500,
-        ..SimConfig::default()
+        photons_high: 4.0 * d.photons_high,
+        photons_low: 4.0 * d.photons_low,
+        ..d
+    }
+}
+
+/// Analysis calibrated for [`small`].
+fn small_cfg() -> AnalysisConfig {
+    let d = AnalysisConfig::default();
+    AnalysisConfig {
+        open_beam_photons: (4.0 * d.open_beam_photons.0, 4.0 * d.open_beam_photons.1),
+        ..d
     }
 }
 
@@ -66,7 +79,7 @@ fn simulate_writes_readable_dicos_manifest_and_truth() {
 fn region_findings(seed: u64) -> (Vec<garita_nii::Finding>, GroundTruth) {
     let scene = generate_scene(seed, &small()).unwrap();
     let image = AttenuationImage::from_sim(&scene);
-    let analysis = analyze_image(&image, &scene.manifest, &AnalysisConfig::default()).unwrap();
+    let analysis = analyze_image(&image, &scene.manifest, &small_cfg()).unwrap();
     let findings = analysis
         .findings
         .into_iter()
@@ -91,8 +104,13 @@ fn analysis_finds_shielded_drugs_in_machinery_and_drugs_in_produce() {
             .find(|f| finding_matches(&f.region, &planted.region, mx, my));
         let hit = hit.unwrap_or_else(|| panic!("seed {seed}: {kind:?} not found in {findings:?}"));
         assert!(!hit.reason.is_empty());
-        // Nothing else is flagged in these scenes.
-        assert_eq!(findings.len(), 1, "seed {seed}: {findings:?}");
+        // Nothing else is flagged in these scenes (a region may come out in several pieces).
+        assert!(
+            findings
+                .iter()
+                .all(|f| finding_matches(&f.region, &planted.region, mx, my)),
+            "seed {seed}: {findings:?}"
+        );
     }
 }
 
