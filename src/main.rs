@@ -1,2 +1,55 @@
-//! `garita`: the command-line front door (CLI plus glue).
-fn main() {}
+//! `garita`: the command-line front door. CLI parsing and glue only; the work is in `crates/`.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Self-hosted border screening: signed captures, an append-only audit trail, biometrics and cargo NII.
+///
+/// Start a server with `garita serve`; it creates ./garita-data on first start and prints the admin password
+/// once. Devices are registered with `garita admin add-device` and submit signed captures with
+/// `garita device submit`.
+#[derive(Parser)]
+#[command(name = "garita", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API server.
+    Serve(cmd::serve::Args),
+    /// Administer a data directory: agency, users, sites, devices.
+    #[command(subcommand)]
+    Admin(cmd::admin::Command),
+    /// Device-side tools: make keys, sign and submit captures.
+    #[command(subcommand)]
+    Device(cmd::device::Command),
+    /// Read, check and rewrite ANSI/NIST-ITL transactions.
+    #[command(subcommand)]
+    An2(cmd::an2::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Admin(command) => cmd::admin::run(command),
+        Command::Device(command) => cmd::device::run(command),
+        Command::An2(command) => cmd::an2::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if let Some(io) = err.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::BrokenPipe
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("garita: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

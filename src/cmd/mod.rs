@@ -1,0 +1,14 @@
+//! One module per subcommand.
+
+pub mod admin;
+pub mod an2;
+pub mod config;
+pub mod device;
+pub mod serve;
+
+/// A current-thread runtime for commands that touch the store or the network once.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}

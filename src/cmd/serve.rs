@@ -1,0 +1,104 @@
+//! `garita serve`
+
+use super::config::{DEFAULT_DATA, DEFAULT_LISTEN, FileConfig};
+use anyhow::Context;
+use garita_model::CountryCode;
+use garita_server::{AppState, ServerConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run the HTTP API server on a data directory (created on first start, with an `admin` user whose password is
+/// printed once).
+#[derive(clap::Args)]
+pub struct Args {
+    /// Data directory: SQLite database and blob files [default: ./garita-data]
+    #[arg(long, env = "GARITA_DATA")]
+    data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "GARITA_LISTEN")]
+    listen: Option<String>,
+    /// The agency's own country (ISO 3166-1 alpha-3), set on first start if not set yet
+    #[arg(long, env = "GARITA_COUNTRY")]
+    country: Option<String>,
+    /// Configuration file [default: ./garita.toml if present]
+    #[arg(long, env = "GARITA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log as JSON lines instead of text
+    #[arg(long)]
+    log_json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let file = FileConfig::load(args.config.as_deref())?;
+    let data = args
+        .data
+        .or(file.data)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+    let listen_text = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let listen: SocketAddr = listen_text.parse().with_context(|| {
+        format!("--listen {listen_text:?} is not an address like 127.0.0.1:8080")
+    })?;
+    let country = args
+        .country
+        .or(file.country)
+        .map(|code| CountryCode::new(&code))
+        .transpose()
+        .context("--country")?;
+    let mut config = ServerConfig {
+        country,
+        ..ServerConfig::default()
+    };
+    if let Some(name) = file.agency_name {
+        config.agency_name = name;
+    }
+    if let Some(hours) = file.token_ttl_hours {
+        config.token_ttl = time::Duration::hours(i64::from(hours.max(1)));
+    }
+    if let Some(mib) = file.max_body_mib {
+        config.max_body_bytes = (mib.max(1) as usize) * 1024 * 1024;
+    }
+    init_tracing(args.log_json);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let store = garita_store::Store::open(&data)
+            .await
+            .with_context(|| format!("opening data directory {}", data.display()))?;
+        let boot = garita_server::bootstrap(&store, &config, time::OffsetDateTime::now_utc())
+            .await
+            .map_err(|err| anyhow::anyhow!("bootstrap: {}", err.message))?;
+        if let Some(password) = boot.admin_password {
+            println!("created user 'admin' with password: {password}");
+            println!("(shown once; change it with `garita admin reset-password --data {} --username admin --password-stdin`)", data.display());
+        }
+        if store.agency().await?.is_none() {
+            tracing::warn!("the agency's own country is not set: run `garita admin init --country XXX`");
+        }
+        let state = AppState::new(store, config);
+        garita_server::serve(state, listen, |addr| {
+            println!("garita listening on http://{addr} (data: {})", data.display());
+            tracing::info!(%addr, "listening");
+        })
+        .await
+        .with_context(|| format!("serving on {listen}"))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
