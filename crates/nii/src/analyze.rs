@@ -125,6 +125,8 @@ pub enum FindingKind {
     LowDensityAnomaly,
     /// A person-sized organic object where no goods are.
     PossiblePerson,
+    /// A raised floor: continuous deck above the real floor, with a compartment under it.
+    FalseFloor,
     /// Too dense to see through.
     Impenetrable,
     /// Imaged cargo mass differs from the declared mass (region = the whole cargo space).
@@ -182,6 +184,10 @@ pub struct AnalysisConfig {
     pub noise_sigmas: f64,
     /// Height above the floor where pallets are allowed for, mm.
     pub pallet_band_mm: f64,
+    /// False-floor cue: shortest continuous run of organic blocks just above the floor, mm.
+    pub deck_min_run_mm: f64,
+    /// False-floor cue: organic mass thickness of a deck block, g/cm^2.
+    pub deck_organic: f64,
     /// Findings below this score are dropped.
     pub min_score: f64,
     /// Relative mass discrepancy that raises a finding.
@@ -204,6 +210,8 @@ impl Default for AnalysisConfig {
             electronic_noise: 3.0,
             pallet_band_mm: 500.0,
             noise_sigmas: 3.0,
+            deck_min_run_mm: 2000.0,
+            deck_organic: 50.0,
             min_score: 0.3,
             mass_tolerance: 0.2,
         }
@@ -750,6 +758,59 @@ pub fn analyze_image(
             score: 1.0 - (-area_m2 / 0.4).exp(),
             mass_kg: 0.0,
             reason,
+        });
+    }
+    // False floors: a raised deck is one continuous organic layer across the load's length just above the floor,
+    // where an ordinary load shows pallets of about 1.2 m with gaps between them.
+    let deck_min_run =
+        ((cfg.deck_min_run_mm / (grid.bw as f64 * img.pitch_x_mm)).ceil() as usize).max(2);
+    let floor_row = grid.ny;
+    let deck_rows_from = floor_row
+        .saturating_sub(((300.0 / (grid.bh as f64 * img.pitch_y_mm)).ceil() as usize).max(1));
+    let deck_rows_to = floor_row
+        .saturating_sub(((80.0 / (grid.bh as f64 * img.pitch_y_mm)).floor() as usize).max(1));
+    let mut best_deck: Option<(usize, usize, usize)> = None;
+    for by in deck_rows_from..deck_rows_to {
+        let mut run_start = None;
+        for bx in 0..=grid.nx {
+            let on = bx < grid.nx && {
+                let b = grid.blocks[by * grid.nx + bx];
+                !b.impenetrable && b.organic >= cfg.deck_organic
+            };
+            match (on, run_start) {
+                (true, None) => run_start = Some(bx),
+                (false, Some(s)) => {
+                    if bx - s >= deck_min_run && best_deck.is_none_or(|(_, a, b)| bx - s > b - a) {
+                        best_deck = Some((by, s, bx));
+                    }
+                    run_start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some((by, x0, x1)) = best_deck {
+        let length_cm = (x1 - x0) as f64 * block_w_cm;
+        let height_cm = (floor_row - by) as f64 * block_h_cm;
+        let c = Component {
+            members: Vec::new(),
+            n: (x1 - x0) * (floor_row - by),
+            sum: 0.0,
+            bx0: x0,
+            by0: by,
+            bx1: x1 - 1,
+            by1: floor_row - 1,
+        };
+        findings.push(Finding {
+            id: 0,
+            kind: FindingKind::FalseFloor,
+            region: to_box(&c),
+            material: MaterialClass::Organic,
+            score: 1.0 - (-length_cm / 300.0).exp(),
+            mass_kg: 0.0,
+            reason: format!(
+                "continuous organic layer {length_cm:.0} cm long about {height_cm:.0} cm above the floor, without the gaps between pallets: a raised false floor with a compartment below"
+            ),
         });
     }
     let impenetrable: Vec<f64> = grid

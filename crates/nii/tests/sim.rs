@@ -121,3 +121,19 @@ fn clean_scene_raises_no_region_finding() {
     assert!(truth.concealments.is_empty());
     assert!(findings.is_empty(), "{findings:?}");
 }
+
+#[test]
+fn false_floor_under_organic_goods_is_found_by_its_continuous_deck() {
+    // Seed 16: cigarette cartons under a raised floor beneath bananas; the compartment itself is lighter than
+    // the fruit, so only the deck gives it away.
+    let (findings, truth) = region_findings(16);
+    let planted = &truth.concealments[0];
+    assert_eq!(planted.kind, ConcealmentKind::FalseFloor);
+    let mx = (100.0 / truth.pitch_x_mm) as u32;
+    let my = (100.0 / truth.pitch_y_mm) as u32;
+    assert!(
+        findings.iter().any(|f| f.kind == FindingKind::FalseFloor
+            && finding_matches(&f.region, &planted.region, mx, my)),
+        "{findings:?}"
+    );
+}
