@@ -15,9 +15,9 @@ pub enum FingerError {
         /// Up to the first 8 bytes of the input.
         magic: Vec<u8>,
     },
-    /// WSQ decoding is not wired into this build.
-    #[error("WSQ input is not supported by this build of garita-finger (decode it to PNG first)")]
-    WsqUnsupported,
+    /// The WSQ decoder rejected the bytes.
+    #[error("cannot decode WSQ image: {0}")]
+    Wsq(#[source] garita_wsq::WsqError),
     /// The image decoder rejected the bytes.
     #[error("cannot decode {format} image: {source}")]
     Decode {

@@ -74,7 +74,7 @@ fn parse_name(path: &Path) -> Option<(String, u32)> {
     Some((finger.to_owned(), impression.parse().ok()?))
 }
 
-/// Runs both protocols on every `<finger>_<impression>.{png,tif,tiff,bmp}` image in `dir`.
+/// Runs both protocols on every `<finger>_<impression>.{png,tif,tiff,bmp,wsq}` image in `dir`.
 ///
 /// # Errors
 /// [`FingerError::Io`] when the folder cannot be listed, [`FingerError::BadEvalSet`] when it holds fewer than

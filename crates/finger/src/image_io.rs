@@ -1,4 +1,5 @@
-//! Image input: PNG, TIFF and BMP through the `image` crate, with the resolution read from the file header.
+//! Image input: PNG, TIFF and BMP through the `image` crate and WSQ through garita-wsq, with the resolution read
+//! from the file header.
 //!
 //! Resolution: PNG `pHYs`, TIFF `XResolution`/`ResolutionUnit` (tags 282/296) and BMP `biXPelsPerMeter` are read
 //! directly from the header. Many files carry placeholder values (FVC2000 TIFFs say 1 dpi, screen exports say 72 or
@@ -132,13 +133,13 @@ fn sniff(bytes: &[u8]) -> Option<Container> {
     }
 }
 
-/// Decodes a PNG, TIFF or BMP fingerprint image to 8-bit grayscale.
+/// Decodes a PNG, TIFF, BMP or WSQ fingerprint image to 8-bit grayscale.
 ///
 /// The resolution is `ppi_override` when given, else the file's declared resolution when plausible, else
 /// [`DEFAULT_PPI`]. Colour images are converted to luma; 16-bit images are scaled to 8 bits.
 ///
 /// # Errors
-/// [`FingerError::EmptyInput`], [`FingerError::UnknownFormat`], [`FingerError::WsqUnsupported`],
+/// [`FingerError::EmptyInput`], [`FingerError::UnknownFormat`], [`FingerError::Wsq`],
 /// [`FingerError::Decode`], [`FingerError::TooSmall`], [`FingerError::TooLarge`] or
 /// [`FingerError::BadResolution`] (override out of range).
 pub fn load_image(bytes: &[u8], ppi_override: Option<u32>) -> Result<FingerImage, FingerError> {
@@ -152,7 +153,7 @@ pub fn load_image(bytes: &[u8], ppi_override: Option<u32>) -> Result<FingerImage
         Container::Png => (image::ImageFormat::Png, "PNG"),
         Container::Tiff => (image::ImageFormat::Tiff, "TIFF"),
         Container::Bmp => (image::ImageFormat::Bmp, "BMP"),
-        Container::Wsq => return Err(FingerError::WsqUnsupported),
+        Container::Wsq => return load_wsq(bytes, ppi_override),
     };
     if let Some(ppi) = ppi_override
         && !(MIN_PPI..=MAX_PPI).contains(&ppi)
@@ -190,6 +191,19 @@ pub fn load_image(bytes: &[u8], ppi_override: Option<u32>) -> Result<FingerImage
     let decoded = reader.decode().map_err(decode_err)?;
     let gray = decoded.into_luma8();
     FingerImage::from_gray(gray.width(), gray.height(), ppi, gray.into_raw())
+}
+
+/// Decodes WSQ through garita-wsq; the resolution comes from the frame's `NIST_COM` PPI when present.
+fn load_wsq(bytes: &[u8], ppi_override: Option<u32>) -> Result<FingerImage, FingerError> {
+    let decoded = garita_wsq::decode(bytes).map_err(FingerError::Wsq)?;
+    let declared = decoded
+        .ppi()
+        .map(u32::from)
+        .filter(|ppi| (MIN_DECLARED_PPI..=MAX_PPI).contains(ppi));
+    let ppi = ppi_override.or(declared).unwrap_or(DEFAULT_PPI);
+    check_size(decoded.width(), decoded.height(), ppi)?;
+    let (width, height) = (decoded.width(), decoded.height());
+    FingerImage::from_gray(width, height, ppi, decoded.into_pixels())
 }
 
 /// Reads the PNG `pHYs` chunk (PNG specification, 11.3.5.3): pixels per metre when the unit byte is 1.
@@ -285,7 +299,7 @@ mod tests {
         ));
         assert!(matches!(
             load_image(&[0xFF, 0xA0, 0xFF, 0xA8], None),
-            Err(FingerError::WsqUnsupported)
+            Err(FingerError::Wsq(_))
         ));
     }
 

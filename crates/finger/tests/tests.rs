@@ -181,6 +181,22 @@ fn bad_inputs_give_clear_errors() {
 }
 
 #[test]
+fn wsq_input_is_decoded_and_matches_its_png() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/wsq");
+    if !dir.is_dir() {
+        eprintln!("skipping: {} not found", dir.display());
+        return;
+    }
+    let wsq = load_image(&std::fs::read(dir.join("fp-1.wsq")).unwrap(), None).unwrap();
+    let png = load_image(&std::fs::read(dir.join("fp-1.png")).unwrap(), None).unwrap();
+    assert_eq!((wsq.width(), wsq.height()), (png.width(), png.height()));
+    let (tw, tp) = (extract(&wsq).unwrap(), extract(&png).unwrap());
+    assert!(tw.minutiae.len() >= 10);
+    // The PNG is a reference decode of the same file, so the two templates are the same finger.
+    assert!(score(&tw, &tp) > 0.5, "{}", score(&tw, &tp));
+}
+
+#[test]
 fn iso_record_round_trip_keeps_matching() {
     let Some(dir) = data_dir() else { return };
     let a = template(&dir, "FVC2000_DB1_B/103_1.tif");
