@@ -27,9 +27,22 @@ enum Command {
     /// Device-side tools: make keys, sign and submit captures.
     #[command(subcommand)]
     Device(cmd::device::Command),
+    /// The transparency log: print its verifier key.
+    #[command(subcommand)]
+    Ledger(cmd::ledger::LedgerCommand),
+    /// Check a transparency log offline or over HTTP: signature, consistency, inclusion, receipts.
+    Verify(cmd::ledger::VerifyArgs),
+    /// Witness a log: verify consistency and cosign its checkpoint.
+    Witness(cmd::ledger::WitnessArgs),
     /// Read, check and rewrite ANSI/NIST-ITL transactions.
     #[command(subcommand)]
     An2(cmd::an2::Command),
+    /// Decode, encode and inspect WSQ fingerprint images.
+    #[command(subcommand)]
+    Wsq(cmd::wsq::Command),
+    /// Benchmarks, each reported against a reference run in the same process.
+    #[command(subcommand)]
+    Bench(cmd::bench::Command),
 }
 
 fn main() -> ExitCode {
@@ -38,7 +51,12 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Admin(command) => cmd::admin::run(command),
         Command::Device(command) => cmd::device::run(command),
+        Command::Ledger(command) => cmd::ledger::run_ledger(command),
+        Command::Verify(args) => cmd::ledger::run_verify(args),
+        Command::Witness(args) => cmd::ledger::run_witness(args),
         Command::An2(command) => cmd::an2::run(command),
+        Command::Wsq(command) => cmd::wsq::run(command),
+        Command::Bench(command) => cmd::bench::run(command),
     };
     match result {
         Ok(code) => code,

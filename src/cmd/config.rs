@@ -25,6 +25,10 @@ pub struct FileConfig {
     pub token_ttl_hours: Option<u32>,
     /// Largest request body in MiB (default 64).
     pub max_body_mib: Option<u32>,
+    /// Transparency log origin (`GARITA_LOG_ORIGIN`, `--log-origin`); fixed once the log exists.
+    pub log_origin: Option<String>,
+    /// Witness cosigner verifier keys (`--witness`).
+    pub witnesses: Option<Vec<String>>,
 }
 
 impl FileConfig {

@@ -2,9 +2,12 @@
 
 pub mod admin;
 pub mod an2;
+pub mod bench;
 pub mod config;
 pub mod device;
+pub mod ledger;
 pub mod serve;
+pub mod wsq;
 
 /// A current-thread runtime for commands that touch the store or the network once.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

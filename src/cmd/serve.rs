@@ -24,6 +24,12 @@ pub struct Args {
     /// Configuration file [default: ./garita.toml if present]
     #[arg(long, env = "GARITA_CONFIG")]
     config: Option<PathBuf>,
+    /// Origin of the transparency log (fixed for the log's lifetime) [default: garita.local/ledger]
+    #[arg(long, env = "GARITA_LOG_ORIGIN")]
+    log_origin: Option<String>,
+    /// Cosigner verifier key of a witness whose cosignatures the log accepts (repeatable)
+    #[arg(long = "witness")]
+    witnesses: Vec<String>,
     /// Log as JSON lines instead of text
     #[arg(long)]
     log_json: bool,
@@ -52,6 +58,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         country,
         ..ServerConfig::default()
     };
+    if let Some(origin) = args.log_origin.or(file.log_origin) {
+        config.log_origin = origin;
+    }
+    config.witnesses = if args.witnesses.is_empty() {
+        file.witnesses.unwrap_or_default()
+    } else {
+        args.witnesses
+    };
     if let Some(name) = file.agency_name {
         config.agency_name = name;
     }
@@ -79,7 +93,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if store.agency().await?.is_none() {
             tracing::warn!("the agency's own country is not set: run `garita admin init --country XXX`");
         }
-        let state = AppState::new(store, config);
+        let state = AppState::new(store, config).map_err(|err| anyhow::anyhow!("opening the ledger: {}", err.message))?;
+        println!("ledger verifier key: {}", state.ledger.vkey());
         garita_server::serve(state, listen, |addr| {
             println!("garita listening on http://{addr} (data: {})", data.display());
             tracing::info!(%addr, "listening");

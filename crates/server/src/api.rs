@@ -6,7 +6,7 @@ use crate::policy::{
     ADMIN, ALERT_DECIDE, ANY, AUDIT_READ, CARGO_DECIDE, CARGO_READ, DEVICE_READ, PERSONAL_READ,
     WATCHLIST_WRITE,
 };
-use crate::{ApiError, AppState, auth, captures};
+use crate::{ApiError, AppState, auth, captures, ledger};
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
@@ -47,6 +47,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/consignments/{id}/decisions", post(add_decision))
         .route("/consignments/{id}/seizures", post(add_seizure))
         .route("/audit", get(list_audit))
+        .route("/records/{id}/proof", get(ledger::record_proof))
+        .route("/ledger/cosignatures", post(ledger::add_cosignatures))
 }
 
 /// Records who did what to which object, and how it ended. If the audit row cannot be written the request
@@ -71,8 +73,7 @@ pub(crate) async fn audit<T>(
         Err(err) => err.outcome(),
     }
     .into();
-    state.store.append_audit(&event).await?;
-    Ok(())
+    ledger::record_audit(state, event).await
 }
 
 fn check_text(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
@@ -627,6 +628,21 @@ async fn set_alert_status(
             return Err(ApiError::invalid("status", "use confirmed or dismissed"));
         }
         check_text("reason", &request.reason, 1000)?;
+        let alert = state
+            .store
+            .alert(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("alert"))?;
+        let now = state.now();
+        let change = serde_json::json!({
+            "alert_id": alert.id, "status": request.status, "by": auth.user.id,
+            "reason": request.reason, "at": garita_store::ts(now),
+        });
+        let time = ledger::unix(now);
+        let place = ledger::append_record(&state, change.to_string().as_bytes(), |commitment| {
+            garita_ledger::LedgerEntry::alert_status(time, request.status.as_str(), commitment)
+        })
+        .await?;
         Ok(state
             .store
             .set_alert_status(
@@ -634,7 +650,8 @@ async fn set_alert_status(
                 request.status,
                 auth.user.id,
                 &request.reason,
-                state.now(),
+                now,
+                &place,
             )
             .await?)
     }
@@ -694,17 +711,26 @@ async fn add_decision(
 ) -> Result<(StatusCode, Json<garita_model::Decision>), ApiError> {
     auth.require(CARGO_DECIDE)?;
     check_text("reason", &request.reason, 1000)?;
-    let result = state
-        .store
-        .add_decision(
-            id,
-            request.decision,
-            &request.reason,
-            auth.user.id,
-            state.now(),
-        )
-        .await
-        .map_err(ApiError::from);
+    let result = async {
+        state.store.require_consignment(id).await?;
+        let decision = garita_model::Decision {
+            id: Uuid::new_v4(),
+            consignment_id: id,
+            decision: request.decision,
+            reason: request.reason.clone(),
+            officer_id: auth.user.id,
+            decided_at: state.now(),
+        };
+        let bytes = serde_json::to_vec(&decision).map_err(|err| ApiError::internal(&err))?;
+        let time = ledger::unix(decision.decided_at);
+        let place = ledger::append_record(&state, &bytes, |commitment| {
+            Ok(garita_ledger::LedgerEntry::decision(time, commitment))
+        })
+        .await?;
+        state.store.insert_decision(&decision, &place).await?;
+        Ok(decision)
+    }
+    .await;
     audit(
         &state,
         &auth,
@@ -741,18 +767,27 @@ async fn add_seizure(
             "must be a positive number of kilograms",
         ));
     }
-    let result = state
-        .store
-        .add_seizure(
-            id,
-            &request.substance,
-            request.quantity_kg,
-            &request.concealment,
-            auth.user.id,
-            state.now(),
-        )
-        .await
-        .map_err(ApiError::from);
+    let result = async {
+        state.store.require_consignment(id).await?;
+        let seizure = garita_model::Seizure {
+            id: Uuid::new_v4(),
+            consignment_id: id,
+            substance: request.substance.clone(),
+            quantity_kg: request.quantity_kg,
+            concealment: request.concealment.clone(),
+            officer_id: auth.user.id,
+            recorded_at: state.now(),
+        };
+        let bytes = serde_json::to_vec(&seizure).map_err(|err| ApiError::internal(&err))?;
+        let time = ledger::unix(seizure.recorded_at);
+        let place = ledger::append_record(&state, &bytes, |commitment| {
+            Ok(garita_ledger::LedgerEntry::decision(time, commitment))
+        })
+        .await?;
+        state.store.insert_seizure(&seizure, &place).await?;
+        Ok(seizure)
+    }
+    .await;
     audit(
         &state,
         &auth,

@@ -86,7 +86,7 @@ pub(crate) async fn login(
         .filter(|record| verify_password(&request.password, &record.password_hash));
     let Some(record) = verified else {
         event.outcome = "denied".into();
-        state.store.append_audit(&event).await?;
+        crate::ledger::record_audit(&state, event).await?;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad-credentials",
@@ -102,7 +102,7 @@ pub(crate) async fn login(
     event.actor_kind = "user".into();
     event.actor_id = Some(record.user.id);
     event.object_id = Some(record.user.id.to_string());
-    state.store.append_audit(&event).await?;
+    crate::ledger::record_audit(&state, event).await?;
     Ok(Json(LoginResponse {
         token,
         expires_at: garita_store::ts(expires_at),

@@ -16,7 +16,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use garita_model::payload::{ConsignmentCapture, EncounterCapture, parse_json};
 use garita_model::{DeviceKind, DeviceStatus, Envelope, MAX_BLOBS, PayloadType, SignedEnvelope};
 use garita_store::{AuditEvent, CaptureEffect, IngestOutcome, NewCapture, Receipt};
-use rand::RngCore;
 use serde::Deserialize;
 
 /// A capture as it travels: the signed envelope with the payload and blobs inline (standard base64).
@@ -73,6 +72,20 @@ fn effect_of(
         PayloadType::An2 => Err(ApiError::invalid(
             "envelope.payload_type",
             "an2 enrollment is not enabled on this server yet; send an encounter payload",
+        )),
+    }
+}
+
+fn answer(outcome: IngestOutcome, seq: u64) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    match outcome {
+        IngestOutcome::Created(receipt) => Ok((StatusCode::CREATED, Json(receipt))),
+        IngestOutcome::Duplicate(receipt) => Ok((StatusCode::OK, Json(receipt))),
+        IngestOutcome::Conflict { existing } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "sequence-conflict",
+            format!(
+                "sequence number {seq} of this device already names capture {existing} with different content"
+            ),
         )),
     }
 }
@@ -138,6 +151,16 @@ pub(crate) async fn create(
         .map(|blob| blob.sha256.to_string())
         .collect();
     let effect = effect_of(envelope, &payload, &blob_names)?;
+    let canonical = envelope.canonical_bytes();
+    let envelope_sha256 = garita_model::sha256_hex(&canonical);
+    if let Some(outcome) = state
+        .store
+        .existing_capture(envelope.device_id, envelope.seq, &envelope_sha256)
+        .await?
+    {
+        // A replay: answer from the store without logging or writing anything again.
+        return answer(outcome, envelope.seq);
+    }
 
     // Everything checked: make the bytes durable, then the rows.
     let store = state.store.clone();
@@ -149,39 +172,40 @@ pub(crate) async fn create(
     })
     .await
     .map_err(|err| ApiError::internal(&err))??;
-    let mut salt = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut salt);
+    // The ledger entry is durable before the row that names it: a crash in between leaves an entry with no row
+    // (which reveals nothing), never an acknowledged record missing from the log.
+    let received_at = state.now();
+    let time = crate::ledger::unix(received_at);
+    let device_label = envelope.device_id.to_string();
+    let place = crate::ledger::append_record(&state, &canonical, |commitment| {
+        garita_ledger::LedgerEntry::capture(
+            time,
+            &device_label,
+            envelope.seq,
+            envelope.payload_type.as_str(),
+            commitment,
+        )
+    })
+    .await?;
     let outcome = state
         .store
         .ingest_capture(&NewCapture {
             signed: signed.clone(),
             site_id: device.site_id,
-            received_at: state.now(),
-            salt: hex::encode(salt),
+            received_at,
+            salt: place.salt,
+            leaf_index: Some(place.leaf_index),
             effect,
         })
         .await?;
-    let (status, receipt) = match outcome {
-        IngestOutcome::Created(receipt) => (StatusCode::CREATED, receipt),
-        IngestOutcome::Duplicate(receipt) => (StatusCode::OK, receipt),
-        IngestOutcome::Conflict { existing } => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "sequence-conflict",
-                format!(
-                    "sequence number {} of this device already names capture {existing} with different content",
-                    signed.envelope.seq
-                ),
-            ));
-        }
-    };
+    let (status, Json(receipt)) = answer(outcome, signed.envelope.seq)?;
     if status == StatusCode::CREATED {
         let mut event = AuditEvent::new(state.now(), "capture.create", "capture");
         event.actor_kind = "device".into();
         event.actor_id = Some(device.id);
         event.object_id = Some(receipt.capture_id.to_string());
         event.remote_addr = remote;
-        state.store.append_audit(&event).await?;
+        crate::ledger::record_audit(&state, event).await?;
     }
     Ok((status, Json(receipt)))
 }

@@ -12,13 +12,14 @@ mod auth;
 mod captures;
 mod error;
 mod extract;
+mod ledger;
 pub mod openapi;
 pub mod policy;
 mod state;
 
 pub use auth::{hash_password, verify_password};
 pub use error::ApiError;
-pub use state::{AppState, ServerConfig};
+pub use state::{AppState, DEFAULT_LOG_ORIGIN, ServerConfig};
 
 use axum::Router;
 use axum::routing::get;
@@ -32,6 +33,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::serve))
+        .route("/log/{*path}", get(ledger::serve_log))
         .nest("/api/v1", api::router())
         .fallback(not_found)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))

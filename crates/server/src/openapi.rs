@@ -140,6 +140,24 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Record a seizure",
     ),
     ("get", "/api/v1/audit", "auditor", "Read the audit trail"),
+    (
+        "get",
+        "/api/v1/records/{id}/proof",
+        "any",
+        "C2SP tlog-proof receipt of a capture (docs/ledger.md)",
+    ),
+    (
+        "post",
+        "/api/v1/ledger/cosignatures",
+        "witness signature",
+        "A witness's cosignature/v1 lines for the checkpoint",
+    ),
+    (
+        "get",
+        "/log/{path}",
+        "none",
+        "C2SP tlog-tiles: checkpoint, tile/<L>/<N>, tile/entries/<N>",
+    ),
 ];
 
 /// The OpenAPI document.
@@ -154,7 +172,7 @@ pub fn document() -> Value {
                 "200": { "description": "OK" }
             }
         });
-        if !matches!(*roles, "none" | "device signature") {
+        if !matches!(*roles, "none" | "device signature" | "witness signature") {
             operation["security"] = json!([{ "bearer": [] }]);
         }
         if path.contains("{id}") {

@@ -1,9 +1,15 @@
 //! Shared state and configuration of the server.
 
+use crate::ApiError;
+use garita_ledger::{Integrator, Log};
 use garita_model::CountryCode;
 use garita_store::Store;
 use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
+
+/// Default log origin (the checkpoint's first line and the log key's name); set your own in garita.toml.
+pub const DEFAULT_LOG_ORIGIN: &str = "garita.local/ledger";
 
 /// Server settings (already validated by the binary).
 #[derive(Debug, Clone)]
@@ -16,6 +22,12 @@ pub struct ServerConfig {
     pub token_ttl: time::Duration,
     /// Largest request body accepted, in bytes (captures carry images).
     pub max_body_bytes: usize,
+    /// Transparency log origin, fixed for the log's lifetime.
+    pub log_origin: String,
+    /// Cosigner verifier keys of the witnesses whose cosignatures the log accepts.
+    pub witnesses: Vec<String>,
+    /// How often the ledger publishes a new checkpoint.
+    pub integrate_every: Duration,
 }
 
 impl Default for ServerConfig {
@@ -25,6 +37,9 @@ impl Default for ServerConfig {
             agency_name: "garita".into(),
             token_ttl: time::Duration::hours(12),
             max_body_bytes: 64 * 1024 * 1024,
+            log_origin: DEFAULT_LOG_ORIGIN.into(),
+            witnesses: Vec::new(),
+            integrate_every: Duration::from_millis(250),
         }
     }
 }
@@ -37,19 +52,38 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 pub struct AppState {
     /// Storage.
     pub store: Store,
+    /// The transparency log (under `DATA/ledger`).
+    pub ledger: Arc<Log>,
     /// Settings.
     pub config: Arc<ServerConfig>,
     clock: Clock,
+    // Publishes checkpoints in the background; stops (after a final integration) when the last state is dropped.
+    _integrator: Arc<Integrator>,
 }
 
 impl AppState {
-    /// State over a store with the system clock.
-    pub fn new(store: Store, config: ServerConfig) -> Self {
-        AppState {
+    /// State over a store: opens (or creates) the ledger under the store's data directory and starts publishing.
+    ///
+    /// # Errors
+    /// When the ledger cannot be opened (e.g. another process holds it, or its key or origin changed).
+    pub fn new(store: Store, config: ServerConfig) -> Result<Self, ApiError> {
+        let dir = store.data_dir().join("ledger");
+        std::fs::create_dir_all(&dir).map_err(|err| ApiError::internal(&err))?;
+        let key = garita_ledger::load_or_create_signing_key(&Log::key_path(&dir))
+            .map_err(|err| ApiError::internal(&err))?;
+        let log =
+            Log::open(&dir, key, &config.log_origin).map_err(|err| ApiError::internal(&err))?;
+        log.set_witnesses(&config.witnesses)
+            .map_err(|err| ApiError::internal(&err))?;
+        let ledger = Arc::new(log);
+        let integrator = Integrator::spawn(Arc::clone(&ledger), config.integrate_every);
+        Ok(AppState {
             store,
+            ledger,
             config: Arc::new(config),
             clock: Arc::new(OffsetDateTime::now_utc),
-        }
+            _integrator: Arc::new(integrator),
+        })
     }
 
     /// Replaces the clock (tests).

@@ -31,6 +31,9 @@ pub struct AuditEvent {
     pub remote_addr: Option<String>,
     /// `ok`, `denied`, `not-found`, `invalid`, `conflict` or `error`.
     pub outcome: String,
+    /// Leaf index of the event's ledger entry.
+    #[serde(default)]
+    pub leaf_index: Option<u64>,
 }
 
 impl AuditEvent {
@@ -48,7 +51,15 @@ impl AuditEvent {
             subject_id: None,
             remote_addr: None,
             outcome: "ok".into(),
+            leaf_index: None,
         }
+    }
+
+    /// The bytes the ledger commitment covers: the JSON of the event without its leaf index.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut without_leaf = self.clone();
+        without_leaf.leaf_index = None;
+        serde_json::to_vec(&without_leaf).unwrap_or_default()
     }
 }
 
@@ -70,10 +81,10 @@ impl Store {
     ///
     /// # Errors
     /// On database failure.
-    pub async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
+    pub async fn append_audit(&self, event: &AuditEvent, salt: Option<&str>) -> Result<()> {
         sqlx::query(
-            "INSERT INTO audit (id, at, actor_kind, actor_id, actor_name, action, object_kind, object_id, subject_id, remote_addr, outcome) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO audit (id, at, actor_kind, actor_id, actor_name, action, object_kind, object_id, subject_id, remote_addr, outcome, salt, leaf_index) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(event.id.to_string())
         .bind(&event.at)
@@ -86,6 +97,8 @@ impl Store {
         .bind(event.subject_id.map(|id| id.to_string()))
         .bind(&event.remote_addr)
         .bind(&event.outcome)
+        .bind(salt)
+        .bind(event.leaf_index.and_then(|index| i64::try_from(index).ok()))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -97,7 +110,7 @@ impl Store {
     /// On database failure.
     pub async fn list_audit(&self, filter: &AuditFilter, page: Page) -> Result<Paged<AuditEvent>> {
         let rows = sqlx::query(
-            "SELECT id, at, actor_kind, actor_id, actor_name, action, object_kind, object_id, subject_id, remote_addr, outcome \
+            "SELECT id, at, actor_kind, actor_id, actor_name, action, object_kind, object_id, subject_id, remote_addr, outcome, leaf_index \
              FROM audit WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR subject_id = $2) \
              AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) \
              ORDER BY at DESC, id LIMIT $5 OFFSET $6",
@@ -126,6 +139,9 @@ impl Store {
                     subject_id: parse(row.try_get("subject_id")?),
                     remote_addr: row.try_get("remote_addr")?,
                     outcome: row.try_get("outcome")?,
+                    leaf_index: row
+                        .try_get::<Option<i64>, _>("leaf_index")?
+                        .and_then(|index| u64::try_from(index).ok()),
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -33,6 +33,8 @@ pub struct NewCapture {
     pub received_at: OffsetDateTime,
     /// Per-record ledger salt, hex.
     pub salt: String,
+    /// Leaf index of the capture's ledger entry (appended before this row is written).
+    pub leaf_index: Option<u64>,
     /// What it creates.
     pub effect: CaptureEffect,
 }
@@ -100,8 +102,8 @@ impl Store {
         let capture_id = Uuid::new_v4();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO captures (id, device_id, seq, payload_type, envelope_sha256, envelope_json, captured_at, received_at, salt) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO captures (id, device_id, seq, payload_type, envelope_sha256, envelope_json, captured_at, received_at, salt, leaf_index) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(capture_id.to_string())
         .bind(envelope.device_id.to_string())
@@ -112,6 +114,7 @@ impl Store {
         .bind(canonical_time(envelope.captured_at))
         .bind(ts(capture.received_at))
         .bind(&capture.salt)
+        .bind(capture.leaf_index.and_then(|index| i64::try_from(index).ok()))
         .execute(&mut *tx)
         .await;
         if let Err(err) = inserted {
@@ -146,7 +149,7 @@ impl Store {
             seq: envelope.seq,
             envelope_sha256,
             received_at: ts(capture.received_at),
-            leaf_index: None,
+            leaf_index: capture.leaf_index,
             encounter_id: None,
             consignment_id: None,
         };
@@ -209,7 +212,11 @@ impl Store {
         Ok(IngestOutcome::Created(receipt))
     }
 
-    async fn existing_capture(
+    /// Whether (device, seq) is taken: the duplicate or conflict outcome, or `None` when free.
+    ///
+    /// # Errors
+    /// On database failure.
+    pub async fn existing_capture(
         &self,
         device_id: Uuid,
         seq: u64,
@@ -236,14 +243,37 @@ impl Store {
         device_id: Uuid,
         seq: u64,
     ) -> Result<Option<StoredCapture>> {
-        let row = sqlx::query(
-            "SELECT c.id, c.device_id, c.seq, c.envelope_sha256, c.received_at, c.leaf_index, c.payload_type, c.salt, \
-             (SELECT e.id FROM encounters e WHERE e.capture_id = c.id) AS encounter_id, \
-             (SELECT k.id FROM consignments k WHERE k.capture_id = c.id) AS consignment_id \
-             FROM captures c WHERE c.device_id = $1 AND c.seq = $2",
+        self.capture_where(
+            "c.device_id = $1 AND c.seq = $2",
+            device_id.to_string(),
+            i64::try_from(seq).unwrap_or(i64::MAX),
         )
-        .bind(device_id.to_string())
-        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+        .await
+    }
+
+    /// A capture by id.
+    ///
+    /// # Errors
+    /// On database failure.
+    pub async fn capture(&self, id: Uuid) -> Result<Option<StoredCapture>> {
+        self.capture_where("c.id = $1 AND $2 = 0", id.to_string(), 0)
+            .await
+    }
+
+    async fn capture_where(
+        &self,
+        condition: &str,
+        first: String,
+        second: i64,
+    ) -> Result<Option<StoredCapture>> {
+        let row = sqlx::query(
+            &(r#"SELECT c.id, c.device_id, c.seq, c.envelope_sha256, c.received_at, c.leaf_index, c.payload_type, c.salt,
+             (SELECT e.id FROM encounters e WHERE e.capture_id = c.id) AS encounter_id, 
+             (SELECT k.id FROM consignments k WHERE k.capture_id = c.id) AS consignment_id 
+             FROM captures c WHERE "#.to_owned() + condition),
+        )
+        .bind(first)
+        .bind(second)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };

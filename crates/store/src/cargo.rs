@@ -1,10 +1,10 @@
 //! Consignments, manifests, decisions and seizures.
 
-use crate::{Page, Paged, Result, Store, StoreError, parse_enum, parse_id, parse_ts, ts};
-use garita_model::payload::{ConsignmentCapture, ManifestLine};
-use garita_model::{
-    Consignment, ContainerNumber, CountryCode, Decision, DecisionKind, HsCode, Seizure,
+use crate::{
+    LedgerRef, Page, Paged, Result, Store, StoreError, parse_enum, parse_id, parse_ts, ts,
 };
+use garita_model::payload::{ConsignmentCapture, ManifestLine};
+use garita_model::{Consignment, ContainerNumber, CountryCode, Decision, HsCode, Seizure};
 use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
@@ -199,81 +199,58 @@ impl Store {
         }))
     }
 
-    /// Records an officer's decision.
+    /// Records an officer's decision, already appended to the ledger at `ledger`.
     ///
     /// # Errors
     /// `NotFound` when the consignment does not exist.
-    pub async fn add_decision(
-        &self,
-        consignment_id: Uuid,
-        decision: DecisionKind,
-        reason: &str,
-        officer_id: Uuid,
-        now: OffsetDateTime,
-    ) -> Result<Decision> {
-        self.require_consignment(consignment_id).await?;
-        let record = Decision {
-            id: Uuid::new_v4(),
-            consignment_id,
-            decision,
-            reason: reason.to_owned(),
-            officer_id,
-            decided_at: now,
-        };
+    pub async fn insert_decision(&self, record: &Decision, ledger: &LedgerRef) -> Result<()> {
+        self.require_consignment(record.consignment_id).await?;
         sqlx::query(
-            "INSERT INTO decisions (id, consignment_id, decision, reason, officer_id, decided_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO decisions (id, consignment_id, decision, reason, officer_id, decided_at, salt, leaf_index) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(record.id.to_string())
-        .bind(consignment_id.to_string())
-        .bind(decision.as_str())
-        .bind(reason)
-        .bind(officer_id.to_string())
-        .bind(ts(now))
+        .bind(record.consignment_id.to_string())
+        .bind(record.decision.as_str())
+        .bind(&record.reason)
+        .bind(record.officer_id.to_string())
+        .bind(ts(record.decided_at))
+        .bind(&ledger.salt)
+        .bind(ledger.sql_index())
         .execute(&self.pool)
         .await?;
-        Ok(record)
+        Ok(())
     }
 
-    /// Records a seizure.
+    /// Records a seizure, already appended to the ledger at `ledger`.
     ///
     /// # Errors
     /// `NotFound` when the consignment does not exist.
-    pub async fn add_seizure(
-        &self,
-        consignment_id: Uuid,
-        substance: &str,
-        quantity_kg: f64,
-        concealment: &str,
-        officer_id: Uuid,
-        now: OffsetDateTime,
-    ) -> Result<Seizure> {
-        self.require_consignment(consignment_id).await?;
-        let record = Seizure {
-            id: Uuid::new_v4(),
-            consignment_id,
-            substance: substance.to_owned(),
-            quantity_kg,
-            concealment: concealment.to_owned(),
-            officer_id,
-            recorded_at: now,
-        };
+    pub async fn insert_seizure(&self, record: &Seizure, ledger: &LedgerRef) -> Result<()> {
+        self.require_consignment(record.consignment_id).await?;
         sqlx::query(
-            "INSERT INTO seizures (id, consignment_id, substance, quantity_kg, concealment, officer_id, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO seizures (id, consignment_id, substance, quantity_kg, concealment, officer_id, recorded_at, salt, leaf_index) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(record.id.to_string())
-        .bind(consignment_id.to_string())
-        .bind(substance)
-        .bind(quantity_kg)
-        .bind(concealment)
-        .bind(officer_id.to_string())
-        .bind(ts(now))
+        .bind(record.consignment_id.to_string())
+        .bind(&record.substance)
+        .bind(record.quantity_kg)
+        .bind(&record.concealment)
+        .bind(record.officer_id.to_string())
+        .bind(ts(record.recorded_at))
+        .bind(&ledger.salt)
+        .bind(ledger.sql_index())
         .execute(&self.pool)
         .await?;
-        Ok(record)
+        Ok(())
     }
 
-    async fn require_consignment(&self, id: Uuid) -> Result<()> {
+    /// Fails with `NotFound` unless the consignment exists.
+    ///
+    /// # Errors
+    /// `NotFound`, or on database failure.
+    pub async fn require_consignment(&self, id: Uuid) -> Result<()> {
         let found: Option<String> = sqlx::query_scalar("SELECT id FROM consignments WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)

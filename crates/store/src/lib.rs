@@ -70,6 +70,21 @@ impl Page {
     }
 }
 
+/// Where a record sits in the ledger: the salt of its commitment (hex) and its leaf index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerRef {
+    /// 32-byte salt, hex.
+    pub salt: String,
+    /// Leaf index in the transparency log.
+    pub leaf_index: u64,
+}
+
+impl LedgerRef {
+    fn sql_index(&self) -> i64 {
+        i64::try_from(self.leaf_index).unwrap_or(i64::MAX)
+    }
+}
+
 /// One page of results and the offset of the next page, if any.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Paged<T> {

@@ -1,6 +1,8 @@
 //! Subjects, encounters, samples, the watchlist and alerts: personal data (reads are audited by the server).
 
-use crate::{Page, Paged, Result, Store, StoreError, parse_enum, parse_id, parse_ts, ts};
+use crate::{
+    LedgerRef, Page, Paged, Result, Store, StoreError, parse_enum, parse_id, parse_ts, ts,
+};
 use garita_model::{
     Alert, AlertStatus, CountryCode, Encounter, NistPosition, Quality, Sample, Sha256Hex, Subject,
     WatchlistCategory, WatchlistEntry,
@@ -330,10 +332,11 @@ impl Store {
         row.as_ref().map(alert_from_row).transpose()
     }
 
-    /// Records an officer's confirmation or dismissal.
+    /// Records an officer's confirmation or dismissal, already appended to the ledger at `ledger`.
     ///
     /// # Errors
     /// `NotFound` when there is no such alert.
+    #[allow(clippy::too_many_arguments)]
     pub async fn set_alert_status(
         &self,
         id: Uuid,
@@ -341,15 +344,21 @@ impl Store {
         by: Uuid,
         reason: &str,
         now: OffsetDateTime,
+        ledger: &LedgerRef,
     ) -> Result<Alert> {
-        let done = sqlx::query("UPDATE alerts SET status = $1, decided_by = $2, decided_at = $3, reason = $4 WHERE id = $5")
-            .bind(status.as_str())
-            .bind(by.to_string())
-            .bind(ts(now))
-            .bind(reason)
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE alerts SET status = $1, decided_by = $2, decided_at = $3, reason = $4, status_salt = $5, \
+             status_leaf_index = $6 WHERE id = $7",
+        )
+        .bind(status.as_str())
+        .bind(by.to_string())
+        .bind(ts(now))
+        .bind(reason)
+        .bind(&ledger.salt)
+        .bind(ledger.sql_index())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound { what: "alert" });
         }
