@@ -37,6 +37,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/subjects/{id}", get(get_subject))
         .route("/encounters", get(list_encounters))
         .route("/encounters/{id}", get(get_encounter))
+        .route("/encounters/{id}/an2", get(export_an2))
         .route("/samples/{id}/content", get(get_sample_content))
         .route("/watchlist", get(list_watchlist).post(add_watchlist))
         .route("/alerts", get(list_alerts))
@@ -438,6 +439,94 @@ async fn get_encounter(
     )
     .await?;
     result.map(Json)
+}
+
+/// Rebuilds an ANSI/NIST transaction for an encounter enrolled as one: Type-1 from the original (control number =
+/// encounter id, today's date), its Type-2 fields, and every image record.
+fn an2_export(
+    original: &garita_an2::Transaction,
+    encounter_id: Uuid,
+    today: time::Date,
+) -> Result<Vec<u8>, ApiError> {
+    let text = |value: Option<std::borrow::Cow<'_, str>>, fallback: &str| {
+        value.map_or(fallback.to_owned(), |v| v.into_owned())
+    };
+    let date = format!(
+        "{:04}{:02}{:02}",
+        today.year(),
+        u8::from(today.month()),
+        today.day()
+    );
+    let mut builder = garita_an2::TransactionBuilder::new(
+        &text(original.transaction_type(), "CAR"),
+        &text(original.destination_agency(), "GARITA"),
+        &text(original.originating_agency(), "GARITA"),
+        &encounter_id.simple().to_string(),
+        &date,
+    );
+    if let Some(type2) = original.tagged_records(2).next() {
+        for field in type2.fields() {
+            if let garita_an2::FieldValue::Text(subfields) = field.value()
+                && field.tag().field > 2
+            {
+                let items = subfields.iter().map(|sub| sub.items().to_vec()).collect();
+                builder = builder.type2_items(field.tag().field, items);
+            }
+        }
+    }
+    for (index, view) in original.images().iter().enumerate() {
+        let idc = u8::try_from(index + 1)
+            .map_err(|_| ApiError::invalid("encounter", "more than 255 image records"))?;
+        builder = builder.record_with_idc(view.record.clone(), idc);
+    }
+    let built = builder.build().map_err(|err| ApiError::internal(&err))?;
+    Ok(built.to_bytes())
+}
+
+/// `GET /api/v1/encounters/{id}/an2`: the encounter as an ANSI/NIST-ITL transaction (audited).
+async fn export_an2(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+) -> Result<Response, ApiError> {
+    let result = async {
+        auth.require(PERSONAL_READ)?;
+        let encounter = state.store.encounter(id).await?.ok_or_else(|| ApiError::not_found("encounter"))?;
+        let capture = state.store.capture(encounter.capture_id).await?.ok_or_else(|| ApiError::not_found("capture"))?;
+        if capture.payload_type != garita_model::PayloadType::An2.as_str() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not-an2-origin",
+                "this encounter was not enrolled as an ANSI/NIST transaction; fetch its samples instead",
+            ));
+        }
+        let signed: garita_model::SignedEnvelope =
+            serde_json::from_str(&capture.envelope_json).map_err(|err| ApiError::internal(&err))?;
+        let payload = state.store.blobs().get(signed.envelope.payload_sha256.as_str())?;
+        let original = garita_an2::Transaction::from_bytes(&payload).map_err(|err| ApiError::internal(&err))?;
+        Ok((encounter.subject_id, an2_export(&original, id, state.now().date())?))
+    }
+    .await;
+    let subject = result.as_ref().ok().map(|(subject, _)| *subject);
+    audit(
+        &state,
+        &auth,
+        "encounter.export",
+        ("encounter", Some(id.to_string())),
+        subject,
+        &result,
+    )
+    .await?;
+    let (_, bytes) = result?;
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{id}.an2\""),
+        )
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(bytes))
+        .map_err(|err| ApiError::internal(&err))
 }
 
 fn media_type(format: SampleFormat) -> &'static str {

@@ -43,11 +43,12 @@ fn allowed(kind: DeviceKind, payload_type: PayloadType) -> bool {
     }
 }
 
+/// What a payload creates, and the blobs the server extracts from it (images inside an ANSI/NIST transaction).
 fn effect_of(
     envelope: &Envelope,
     payload: &[u8],
     blob_names: &[String],
-) -> Result<CaptureEffect, ApiError> {
+) -> Result<(CaptureEffect, Vec<Vec<u8>>), ApiError> {
     match envelope.payload_type {
         PayloadType::Encounter => {
             let capture: EncounterCapture = parse_json(payload)?;
@@ -61,19 +62,84 @@ fn effect_of(
                 })?;
                 samples.push((spec, name.clone()));
             }
-            Ok(CaptureEffect::Encounter {
-                subject: capture.subject,
-                samples,
-            })
+            Ok((
+                CaptureEffect::Encounter {
+                    subject: capture.subject,
+                    samples,
+                },
+                Vec::new(),
+            ))
         }
-        PayloadType::Consignment => Ok(CaptureEffect::Consignment(
-            parse_json::<ConsignmentCapture>(payload)?,
+        PayloadType::Consignment => Ok((
+            CaptureEffect::Consignment(parse_json::<ConsignmentCapture>(payload)?),
+            Vec::new(),
         )),
-        PayloadType::An2 => Err(ApiError::invalid(
-            "envelope.payload_type",
-            "an2 enrollment is not enabled on this server yet; send an encounter payload",
-        )),
+        PayloadType::An2 => an2_effect(payload),
     }
+}
+
+/// An ANSI/NIST-ITL enrollment: one sample per image record, its bytes stored as they are (WSQ stays WSQ).
+/// The whole transaction is kept as the payload blob, so type-9 minutiae and type-2 text travel on export.
+fn an2_effect(payload: &[u8]) -> Result<(CaptureEffect, Vec<Vec<u8>>), ApiError> {
+    use garita_an2::{Compression, Modality as An2Modality};
+    use garita_model::payload::{SampleSpec, SubjectClaim};
+    use garita_model::{Modality, NistPosition, SampleFormat};
+    let transaction = garita_an2::Transaction::from_bytes(payload).map_err(|err| {
+        ApiError::invalid(
+            "payload",
+            format!("not a valid ANSI/NIST-ITL transaction: {err}"),
+        )
+    })?;
+    let mut samples = Vec::new();
+    let mut images = Vec::new();
+    for view in transaction.images() {
+        let modality = match view.modality {
+            An2Modality::Finger | An2Modality::Latent => Modality::Finger,
+            An2Modality::Palm => Modality::Palm,
+            An2Modality::Face => Modality::Face,
+            An2Modality::Smt => Modality::ScarMarkTattoo,
+            An2Modality::Iris => Modality::Iris,
+            // Signatures and user-defined images stay in the transaction but are not biometric samples.
+            _ => continue,
+        };
+        let format = match view.compression {
+            Compression::Wsq => SampleFormat::Wsq,
+            Compression::JpegBaseline | Compression::JpegLossless => SampleFormat::Jpeg,
+            Compression::Jpeg2000 | Compression::Jpeg2000Lossless => SampleFormat::Jp2,
+            Compression::Png => SampleFormat::Png,
+            Compression::None => SampleFormat::Raw,
+            _ => continue,
+        };
+        let position = match modality {
+            Modality::Finger | Modality::Palm => view
+                .positions
+                .first()
+                .and_then(|code| NistPosition::new(*code).ok())
+                .unwrap_or(NistPosition::UNKNOWN),
+            _ => NistPosition::UNKNOWN,
+        };
+        let spec = SampleSpec {
+            modality,
+            position,
+            format,
+            quality: None,
+            blob: 0,
+        };
+        samples.push((spec, garita_model::sha256_hex(view.data)));
+        images.push(view.data.to_vec());
+    }
+    if samples.is_empty() {
+        return Err(ApiError::invalid(
+            "payload",
+            "the transaction holds no biometric image record",
+        ));
+    }
+    let subject = SubjectClaim {
+        claimed_citizenship: None,
+        given_name: None,
+        family_name: None,
+    };
+    Ok((CaptureEffect::Encounter { subject, samples }, images))
 }
 
 fn answer(outcome: IngestOutcome, seq: u64) -> Result<(StatusCode, Json<Receipt>), ApiError> {
@@ -150,7 +216,7 @@ pub(crate) async fn create(
         .iter()
         .map(|blob| blob.sha256.to_string())
         .collect();
-    let effect = effect_of(envelope, &payload, &blob_names)?;
+    let (effect, extracted) = effect_of(envelope, &payload, &blob_names)?;
     let canonical = envelope.canonical_bytes();
     let envelope_sha256 = garita_model::sha256_hex(&canonical);
     if let Some(outcome) = state
@@ -164,7 +230,10 @@ pub(crate) async fn create(
 
     // Everything checked: make the bytes durable, then the rows.
     let store = state.store.clone();
-    let to_store: Vec<Vec<u8>> = std::iter::once(payload).chain(blobs).collect();
+    let to_store: Vec<Vec<u8>> = std::iter::once(payload)
+        .chain(blobs)
+        .chain(extracted)
+        .collect();
     tokio::task::spawn_blocking(move || {
         to_store
             .iter()

@@ -83,6 +83,8 @@ pub struct StoredCapture {
     pub payload_type: String,
     /// Ledger salt, hex.
     pub salt: String,
+    /// The signed envelope as received (JSON).
+    pub envelope_json: String,
 }
 
 impl Store {
@@ -267,7 +269,7 @@ impl Store {
         second: i64,
     ) -> Result<Option<StoredCapture>> {
         let row = sqlx::query(
-            &(r#"SELECT c.id, c.device_id, c.seq, c.envelope_sha256, c.received_at, c.leaf_index, c.payload_type, c.salt,
+            &(r#"SELECT c.id, c.device_id, c.seq, c.envelope_sha256, c.received_at, c.leaf_index, c.payload_type, c.salt, c.envelope_json,
              (SELECT e.id FROM encounters e WHERE e.capture_id = c.id) AS encounter_id, 
              (SELECT k.id FROM consignments k WHERE k.capture_id = c.id) AS consignment_id 
              FROM captures c WHERE "#.to_owned() + condition),
@@ -299,6 +301,7 @@ impl Store {
             },
             payload_type: row.try_get("payload_type")?,
             salt: row.try_get("salt")?,
+            envelope_json: row.try_get("envelope_json")?,
         }))
     }
 
