@@ -29,6 +29,43 @@ pub struct FileConfig {
     pub log_origin: Option<String>,
     /// Witness cosigner verifier keys (`--witness`).
     pub witnesses: Option<Vec<String>>,
+    /// Retention rules, e.g. `[[retention]] rule = "biometrics-5y"  payload_types = ["encounter", "an2"]  days = 1825`.
+    pub retention: Option<Vec<RetentionConfig>>,
+}
+
+/// One `[[retention]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Rule id, logged in purge entries (printable ASCII, no spaces).
+    pub rule: String,
+    /// Payload types it expires: encounter, an2, consignment.
+    pub payload_types: Vec<String>,
+    /// Days kept after receipt.
+    pub days: u32,
+}
+
+impl RetentionConfig {
+    /// The server's form of the rule.
+    pub fn to_rule(&self) -> anyhow::Result<garita_server::retention::RetentionRule> {
+        if self.rule.is_empty() || !self.rule.bytes().all(|b| b.is_ascii_graphic()) {
+            anyhow::bail!(
+                "retention rule {:?}: use printable ASCII without spaces",
+                self.rule
+            );
+        }
+        let payload_types = self
+            .payload_types
+            .iter()
+            .map(|kind| kind.parse())
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("retention rule {}", self.rule))?;
+        Ok(garita_server::retention::RetentionRule {
+            id: self.rule.clone(),
+            payload_types,
+            keep: time::Duration::days(i64::from(self.days)),
+        })
+    }
 }
 
 impl FileConfig {

@@ -66,6 +66,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.witnesses
     };
+    config.retention = file
+        .retention
+        .iter()
+        .flatten()
+        .map(super::config::RetentionConfig::to_rule)
+        .collect::<anyhow::Result<_>>()?;
     if let Some(name) = file.agency_name {
         config.agency_name = name;
     }
@@ -95,6 +101,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let state = AppState::new(store, config).map_err(|err| anyhow::anyhow!("opening the ledger: {}", err.message))?;
         println!("ledger verifier key: {}", state.ledger.vkey());
+        if !state.config.retention.is_empty() {
+            garita_server::retention::spawn(state.clone(), std::time::Duration::from_secs(3600));
+        }
         garita_server::serve(state, listen, |addr| {
             println!("garita listening on http://{addr} (data: {})", data.display());
             tracing::info!(%addr, "listening");

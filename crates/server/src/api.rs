@@ -48,6 +48,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/consignments/{id}/decisions", post(add_decision))
         .route("/consignments/{id}/seizures", post(add_seizure))
         .route("/audit", get(list_audit))
+        .route("/admin/purge", post(run_purge))
         .route("/records/{id}/proof", get(ledger::record_proof))
         .route("/ledger/cosignatures", post(ledger::add_cosignatures))
 }
@@ -887,6 +888,25 @@ async fn add_seizure(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(result?)))
+}
+
+/// `POST /api/v1/admin/purge`: runs the retention rules now (they also run hourly).
+async fn run_purge(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<crate::retention::PurgeReport>, ApiError> {
+    auth.require(ADMIN)?;
+    let result = crate::retention::purge(&state).await;
+    audit(
+        &state,
+        &auth,
+        "retention.purge",
+        ("capture", None),
+        None,
+        &result,
+    )
+    .await?;
+    result.map(Json)
 }
 
 /// `GET /api/v1/audit[?actor=&subject=&since=&until=]`: auditors only; reading it is audited too.

@@ -15,6 +15,7 @@ mod extract;
 mod ledger;
 pub mod openapi;
 pub mod policy;
+pub mod retention;
 mod state;
 
 pub use auth::{hash_password, verify_password};

@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub witnesses: Vec<String>,
     /// How often the ledger publishes a new checkpoint.
     pub integrate_every: Duration,
+    /// Retention rules; none by default (nothing is purged until the agency configures its legal periods).
+    pub retention: Vec<crate::retention::RetentionRule>,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +42,7 @@ impl Default for ServerConfig {
             log_origin: DEFAULT_LOG_ORIGIN.into(),
             witnesses: Vec::new(),
             integrate_every: Duration::from_millis(250),
+            retention: Vec::new(),
         }
     }
 }

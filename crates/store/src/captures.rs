@@ -104,8 +104,8 @@ impl Store {
         let capture_id = Uuid::new_v4();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO captures (id, device_id, seq, payload_type, envelope_sha256, envelope_json, captured_at, received_at, salt, leaf_index) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO captures (id, device_id, seq, payload_type, envelope_sha256, envelope_json, captured_at, received_at, salt, leaf_index, payload_sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(capture_id.to_string())
         .bind(envelope.device_id.to_string())
@@ -117,6 +117,7 @@ impl Store {
         .bind(ts(capture.received_at))
         .bind(&capture.salt)
         .bind(capture.leaf_index.and_then(|index| i64::try_from(index).ok()))
+        .bind(envelope.payload_sha256.as_str())
         .execute(&mut *tx)
         .await;
         if let Err(err) = inserted {

@@ -20,6 +20,7 @@ mod error;
 mod people;
 mod persons;
 mod registry;
+mod retention;
 
 pub use audit::{AuditEvent, AuditFilter};
 pub use blobs::BlobStore;
@@ -27,6 +28,7 @@ pub use captures::{CaptureEffect, IngestOutcome, NewCapture, Receipt, StoredCapt
 pub use cargo::ConsignmentDetail;
 pub use error::StoreError;
 pub use people::UserRecord;
+pub use retention::ExpiredCapture;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
