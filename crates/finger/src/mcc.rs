@@ -161,6 +161,27 @@ fn directional(bin_centre: f32, relative: f32) -> f32 {
     0.5 * (erf((delta + half) * k) - erf((delta - half) * k))
 }
 
+/// Steps of the relative-direction lookup table (0.35° each, far below σD = 40°).
+const DIR_STEPS: usize = 1024;
+
+/// The directional contributions of all bins for a relative direction, from a table computed once: erf is the
+/// costliest step of cylinder building otherwise.
+fn directional_row(relative: f32) -> [f32; ND] {
+    static TABLE: std::sync::OnceLock<Vec<[f32; ND]>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let bin_centres: [f32; ND] =
+            std::array::from_fn(|k| -PI + (k as f32 + 0.5) * TAU / ND as f32);
+        (0..DIR_STEPS)
+            .map(|step| {
+                let relative = -PI + (step as f32 + 0.5) * TAU / DIR_STEPS as f32;
+                std::array::from_fn(|k| directional(bin_centres[k], relative))
+            })
+            .collect()
+    });
+    let step = (((relative + PI) / TAU * DIR_STEPS as f32) as usize).min(DIR_STEPS - 1);
+    table.get(step).copied().unwrap_or([0.0; ND])
+}
+
 fn build_cylinder(
     idx: usize,
     centre: &Point,
@@ -168,26 +189,29 @@ fn build_cylinder(
     hull: &[(f32, f32)],
 ) -> Option<Cylinder> {
     let reach = RADIUS + 3.0 * SIGMA_S;
-    let bin_centres: [f32; ND] = std::array::from_fn(|k| -PI + (k as f32 + 0.5) * TAU / ND as f32);
-    // Per neighbour: position and its directional contribution to each bin, which does not depend on the cell.
-    let neighbours: Vec<(f32, f32, [f32; ND])> = points
+    // Per neighbour: position in the cylinder's own frame (u along the minutia direction, v across) and its
+    // directional contribution to each bin, which does not depend on the cell. Sorted by u so each grid row
+    // only visits the neighbours within 3σS of it.
+    let (ca, sa) = (centre.angle.cos(), centre.angle.sin());
+    let mut neighbours: Vec<(f32, f32, [f32; ND])> = points
         .iter()
         .enumerate()
         .filter(|(j, p)| *j != idx && (p.x - centre.x).hypot(p.y - centre.y) <= reach)
         .map(|(_, p)| {
             let relative = angle_delta(centre.angle, p.angle);
+            let (dx, dy) = (p.x - centre.x, p.y - centre.y);
             (
-                p.x,
-                p.y,
-                std::array::from_fn(|k| directional(bin_centres[k], relative)),
+                dx * ca + dy * sa,
+                -dx * sa + dy * ca,
+                directional_row(relative),
             )
         })
         .collect();
     if neighbours.len() < MIN_NEIGHBOURS {
         return None;
     }
+    neighbours.sort_by(|a, b| a.0.total_cmp(&b.0));
     let cell = 2.0 * RADIUS / NS as f32;
-    let (ca, sa) = (centre.angle.cos(), centre.angle.sin());
     let gauss_norm = 1.0 / (SIGMA_S * (TAU).sqrt());
     let cutoff = 9.0 * SIGMA_S * SIGMA_S;
     let mut bits = [0u64; CYL_WORDS];
@@ -195,14 +219,17 @@ fn build_cylinder(
     let mut n_valid = 0u32;
     let mut n_in_circle = 0u32;
     for i in 0..NS {
+        let u = (i as f32 - (NS as f32 - 1.0) / 2.0) * cell;
+        let lo = neighbours.partition_point(|n| n.0 < u - 3.0 * SIGMA_S);
+        let hi = neighbours.partition_point(|n| n.0 <= u + 3.0 * SIGMA_S);
+        let row = &neighbours[lo..hi];
         for j in 0..NS {
-            let u = (i as f32 - (NS as f32 - 1.0) / 2.0) * cell;
             let v = (j as f32 - (NS as f32 - 1.0) / 2.0) * cell;
             if u.hypot(v) > RADIUS {
                 continue;
             }
             n_in_circle += 1;
-            // Cell centre rotated into the minutia's frame (paper eq. 2).
+            // Cell centre rotated into the image frame (paper eq. 2), for the validity test.
             let px = centre.x + u * ca - v * sa;
             let py = centre.y + u * sa + v * ca;
             if hull_distance(hull, px, py) > OMEGA {
@@ -212,8 +239,8 @@ fn build_cylinder(
             valid[cell_idx / 64] |= 1u64 << (cell_idx % 64);
             n_valid += 1;
             let mut sums = [0.0f32; ND];
-            for (nx, ny, dir) in &neighbours {
-                let d2 = (nx - px).powi(2) + (ny - py).powi(2);
+            for (nu, nv, dir) in row {
+                let d2 = (nu - u).powi(2) + (nv - v).powi(2);
                 if d2 > cutoff {
                     continue;
                 }
@@ -270,20 +297,26 @@ fn hull_distance(hull: &[(f32, f32)], x: f32, y: f32) -> f32 {
             .map(|p| (p.0 - x).hypot(p.1 - y))
             .fold(f32::INFINITY, f32::min);
     }
-    let mut inside = true;
-    let mut best = f32::INFINITY;
-    for k in 0..hull.len() {
+    // Inside test first: most cells are inside the hull and need no distance.
+    let n = hull.len();
+    let inside = (0..n).all(|k| {
         let a = hull[k];
-        let b = hull[(k + 1) % hull.len()];
+        let b = hull[(k + 1) % n];
+        (b.0 - a.0) * (y - a.1) - (b.1 - a.1) * (x - a.0) >= 0.0
+    });
+    if inside {
+        return 0.0;
+    }
+    let mut best = f32::INFINITY;
+    for k in 0..n {
+        let a = hull[k];
+        let b = hull[(k + 1) % n];
         let (ex, ey) = (b.0 - a.0, b.1 - a.1);
-        if ex * (y - a.1) - ey * (x - a.0) < 0.0 {
-            inside = false;
-        }
         let len2 = (ex * ex + ey * ey).max(1e-9);
         let t = (((x - a.0) * ex + (y - a.1) * ey) / len2).clamp(0.0, 1.0);
         best = best.min((a.0 + t * ex - x).hypot(a.1 + t * ey - y));
     }
-    if inside { 0.0 } else { best }
+    best
 }
 
 /// Local similarity of two cylinders, or 0 when they are not comparable.
@@ -330,6 +363,13 @@ fn cells_in_circle() -> u32 {
         }
     }
     n
+}
+
+/// Compares two templates, preparing their cylinders first (for one-off 1:1 checks; prepare once with
+/// [`MccTemplate::new`] when a template is compared many times).
+#[must_use]
+pub fn compare_templates(a: &Template, b: &Template) -> f32 {
+    compare(&MccTemplate::new(a), &MccTemplate::new(b))
 }
 
 /// Compares two prepared templates; the score is in `[0, 1]`, higher = more alike.
