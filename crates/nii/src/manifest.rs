@@ -55,7 +55,7 @@ pub enum ConcealmentKind {
 }
 
 /// Pixel rectangle `[x0, x1) x [y0, y1)`, x = column, y = row from the top.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PixelBox {
     /// First column.
     pub x0: u32,

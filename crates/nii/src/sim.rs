@@ -112,6 +112,7 @@ struct Builder {
 }
 
 impl Builder {
+    // A slab is seven plain numbers plus its owner; a struct literal at every call site would bury the geometry.
     #[allow(clippy::too_many_arguments)]
     fn slab(
         &mut self,
@@ -158,7 +159,6 @@ impl Builder {
 struct Container {
     kind: &'static str,
     length_ext: f64,
-    tare_kg: f64,
 }
 
 const FLOOR_TOP: f64 = 15.0;
@@ -203,6 +203,7 @@ fn build_container(b: &mut Builder, c: &Container) {
 }
 
 /// Fills `[x0, x1) x [y0, y_top)` with cartons of `w x h` cm whose densities vary around `density`.
+// Same reason as Builder::slab: the carton grid is described by its plain dimensions.
 #[allow(clippy::too_many_arguments)]
 fn cartons(
     b: &mut Builder,
@@ -579,13 +580,11 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
         Container {
             kind: "20GP",
             length_ext: 606.0,
-            tare_kg: 2200.0,
         }
     } else {
         Container {
             kind: "40GP",
             length_ext: 1219.0,
-            tare_kg: 3750.0,
         }
     };
     build_container(&mut b, &container);
@@ -629,6 +628,8 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
     }
     let mut goods_y0 = FLOOR_TOP;
     let mut concealments: Vec<Concealment> = Vec::new();
+    // Extent of each concealment in centimetres (x0, x1, y0, y1), converted to pixels once the pitch is known.
+    let mut boxes_cm: Vec<[f64; 4]> = Vec::new();
     let mut cover_split: Option<f64> = None;
     let mut people_gap: Option<(f64, f64)> = None;
     match planted {
@@ -665,17 +666,12 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
             );
             concealments.push(Concealment {
                 kind: ConcealmentKind::FalseWall,
-                region: PixelBox {
-                    x0: 0,
-                    y0: 0,
-                    x1: 0,
-                    y1: 0,
-                },
+                region: PixelBox::default(),
                 material,
                 mass_kg: 0.0,
                 description: format!("{label} behind a false front wall {w:.0} cm deep"),
             });
-            concealment_box(&mut concealments, 0, 12.0, 12.0 + w, FLOOR_TOP, top);
+            set_box(&mut boxes_cm, 12.0, 12.0 + w, FLOOR_TOP, top);
             goods_x0 = 18.0 + w;
         }
         Some(ConcealmentKind::FalseFloor) => {
@@ -712,24 +708,12 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
             );
             concealments.push(Concealment {
                 kind: ConcealmentKind::FalseFloor,
-                region: PixelBox {
-                    x0: 0,
-                    y0: 0,
-                    x1: 0,
-                    y1: 0,
-                },
+                region: PixelBox::default(),
                 material,
                 mass_kg: 0.0,
                 description: format!("{label} under a false floor {h:.0} cm high"),
             });
-            concealment_box(
-                &mut concealments,
-                0,
-                start,
-                start + len,
-                FLOOR_TOP,
-                FLOOR_TOP + h,
-            );
+            set_box(&mut boxes_cm, start, start + len, FLOOR_TOP, FLOOR_TOP + h);
             goods_y0 = FLOOR_TOP + h + 2.5;
         }
         Some(ConcealmentKind::CigarettesUnderCoverLoad) => {
@@ -750,7 +734,6 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
 
     // Load the declared goods, around any gap or split.
     let goods_owner = Owner::Goods(0);
-    let mut actual_goods: Vec<(GoodsKind, Owner)> = vec![(kind, goods_owner)];
     match (cover_split, people_gap) {
         (Some(split), _) => {
             let owner = Owner::Concealment(0);
@@ -771,12 +754,7 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
                 .fold(goods_y0, f64::max);
             concealments.push(Concealment {
                 kind: ConcealmentKind::CigarettesUnderCoverLoad,
-                region: PixelBox {
-                    x0: 0,
-                    y0: 0,
-                    x1: 0,
-                    y1: 0,
-                },
+                region: PixelBox::default(),
                 material: Material::Cellulose,
                 mass_kg: 0.0,
                 description: format!(
@@ -785,7 +763,7 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
                     profile(kind).description
                 ),
             });
-            concealment_box(&mut concealments, 0, goods_x0, split, goods_y0, top);
+            set_box(&mut boxes_cm, goods_x0, split, goods_y0, top);
         }
         (None, Some((g0, g1))) => {
             load_goods(&mut b, kind, goods_x0, g0, goods_y0, goods_owner);
@@ -812,24 +790,19 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
             }
             concealments.push(Concealment {
                 kind: ConcealmentKind::People,
-                region: PixelBox {
-                    x0: 0,
-                    y0: 0,
-                    x1: 0,
-                    y1: 0,
-                },
+                region: PixelBox::default(),
                 material: Material::Water,
                 mass_kg: 0.0,
                 description: format!("{n_people} person(s) hidden in a gap in the load"),
             });
-            concealment_box(&mut concealments, 0, g0 + 8.0, x, goods_y0, top);
+            set_box(&mut boxes_cm, g0 + 8.0, x, goods_y0, top);
             // Use the actual extent of the people drawn.
             let (px0, px1) = b
                 .slabs
                 .iter()
                 .filter(|s| s.owner == owner)
                 .fold((f64::MAX, f64::MIN), |(a, c), s| (a.min(s.x0), c.max(s.x1)));
-            concealment_box(&mut concealments, 0, px0, px1, goods_y0, top);
+            set_box(&mut boxes_cm, px0, px1, goods_y0, top);
         }
         _ => load_goods(&mut b, kind, goods_x0, goods_x1, goods_y0, goods_owner),
     }
@@ -889,14 +862,14 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
                 );
                 concealments.push(Concealment {
                     kind: ConcealmentKind::ShieldedDrugsInMachinery,
-                    region: PixelBox { x0: 0, y0: 0, x1: 0, y1: 0 },
+                    region: PixelBox::default(),
                     material: Material::Cocaine,
                     mass_kg: 0.0,
                     description: format!(
                         "cocaine bricks inside machinery behind {plate:.1} cm steel and {char_depth:.0} cm charcoal"
                     ),
                 });
-                concealment_box(&mut concealments, 0, x0, x0 + w, y0, y0 + hh);
+                set_box(&mut boxes_cm, x0, x0 + w, y0, y0 + hh);
             }
         }
         Some(ConcealmentKind::DrugsInProduce) => {
@@ -935,17 +908,12 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
                 );
                 concealments.push(Concealment {
                     kind: ConcealmentKind::DrugsInProduce,
-                    region: PixelBox {
-                        x0: 0,
-                        y0: 0,
-                        x1: 0,
-                        y1: 0,
-                    },
+                    region: PixelBox::default(),
                     material: Material::Cocaine,
                     mass_kg: 0.0,
                     description: format!("cocaine bricks {depth:.0} cm deep among banana cartons"),
                 });
-                concealment_box(&mut concealments, 0, x0, x0 + cw, y0, y0 + ch);
+                set_box(&mut boxes_cm, x0, x0 + cw, y0, y0 + ch);
             }
         }
         Some(ConcealmentKind::Weapons) => {
@@ -953,7 +921,6 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
             let y0 = b.range(goods_y0 + 20.0, goods_y0 + 120.0);
             let owner = Owner::Concealment(0);
             let n = b.rng.gen_range(2..7u32);
-            let mut crate_top = y0;
             for i in 0..n {
                 let y = y0 + 11.0 * f64::from(i);
                 if b.rng.gen_bool(0.6) {
@@ -1011,16 +978,10 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
                         owner,
                     );
                 }
-                crate_top = y + 10.0;
             }
             concealments.push(Concealment {
                 kind: ConcealmentKind::Weapons,
-                region: PixelBox {
-                    x0: 0,
-                    y0: 0,
-                    x1: 0,
-                    y1: 0,
-                },
+                region: PixelBox::default(),
                 material: Material::Steel,
                 mass_kg: 0.0,
                 description: format!("{n} firearms among the goods"),
@@ -1029,8 +990,7 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
                 (f64::MAX, f64::MIN, f64::MAX, f64::MIN),
                 |(a, c, d, e), s| (a.min(s.x0), c.max(s.x1), d.min(s.y0), e.max(s.y1)),
             );
-            let _ = crate_top;
-            concealment_box(&mut concealments, 0, wx0, wx1, wy0, wy1);
+            set_box(&mut boxes_cm, wx0, wx1, wy0, wy1);
         }
         _ => {}
     }
@@ -1078,7 +1038,6 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
             goods_mass
         ));
     }
-    let _ = &mut actual_goods;
     let owner_code = OWNER_CODES[b.rng.gen_range(0..OWNER_CODES.len())];
     let serial = b.rng.gen_range(0..1_000_000u32);
     let prefix = format!("{owner_code}U{serial:06}");
@@ -1122,15 +1081,8 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
             y1: ry1,
         }
     };
-    for c in &mut concealments {
-        // concealment_box stored cm in the box fields scaled by 10 (mm); convert to pixels now.
-        let r = c.region;
-        c.region = to_px(
-            f64::from(r.x0) / 10.0 - 1000.0,
-            f64::from(r.y0) / 10.0 - 1000.0,
-            f64::from(r.x1) / 10.0 - 1000.0,
-            f64::from(r.y1) / 10.0 - 1000.0,
-        );
+    for (c, b) in concealments.iter_mut().zip(&boxes_cm) {
+        c.region = to_px(b[0], b[2], b[1], b[3]);
     }
     let cargo_space = to_px(8.0, FLOOR_TOP, l - 8.0, CEILING);
     let (high, low) = render(&mut b, config, x_min, pitch_x, pitch_y);
@@ -1146,7 +1098,6 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
         pitch_y_mm: pitch_y * 10.0,
         cargo_space,
     };
-    let _ = container.tare_kg;
     Ok(SimScene {
         seed,
         manifest,
@@ -1156,17 +1107,10 @@ pub fn generate_scene(seed: u64, config: &SimConfig) -> Result<SimScene> {
     })
 }
 
-/// Stores a concealment's extent in centimetres (offset so it stays unsigned) until pixel pitch is known.
-fn concealment_box(list: &mut [Concealment], idx: usize, x0: f64, x1: f64, y0: f64, y1: f64) {
-    if let Some(c) = list.get_mut(idx) {
-        let enc = |v: f64| ((v + 1000.0) * 10.0).round().max(0.0) as u32;
-        c.region = PixelBox {
-            x0: enc(x0),
-            y0: enc(y0),
-            x1: enc(x1),
-            y1: enc(y1),
-        };
-    }
+/// Records the extent (cm) of the first concealment; later calls refine it.
+fn set_box(boxes: &mut Vec<[f64; 4]>, x0: f64, x1: f64, y0: f64, y1: f64) {
+    boxes.truncate(0);
+    boxes.push([x0, x1, y0, y1]);
 }
 
 /// A person as stacked slabs approximating an ellipse, soft tissue about 25 cm deep.
