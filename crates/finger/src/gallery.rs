@@ -17,8 +17,9 @@
 //!    with that in mind.
 //! 2. **Verification.** The shortlist is compared with the full MCC matcher ([`crate::compare`]) and ranked.
 //!
-//! Gallery entries keep only the compact minutiae (8 bytes each) and the signature; cylinders are built for
-//! shortlisted entries on demand, so a million templates fit in well under a gigabyte.
+//! Gallery entries keep the minutiae and the signature; cylinders are built for
+//! shortlisted entries on demand when the gallery is [`Gallery::compact`], so a million templates fit in about
+//! a gigabyte; [`Gallery::new`] keeps the cylinders (about 8 KB per template) for faster searches.
 
 use std::collections::HashMap;
 use std::f32::consts::{PI, TAU};
@@ -216,7 +217,7 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
         }
     }
 
-    /// An empty gallery that keeps only signatures and compact minutiae (under 1 KB per template) and rebuilds
+    /// An empty gallery that keeps only signatures and compact minutiae (about 1.1 KB per template) and rebuilds
     /// cylinders for shortlisted entries at search time: for galleries too large to hold every cylinder.
     #[must_use]
     pub fn compact() -> Self {
