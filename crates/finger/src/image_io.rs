@@ -22,6 +22,10 @@ pub const MAX_PPI: u32 = 2000;
 /// Largest accepted image side in pixels (a 1000 ppi rolled print is about 1600 px; 4096 leaves room for palms
 /// segments without letting a hostile header make us allocate gigabytes).
 pub const MAX_SIDE: u32 = 4096;
+/// Largest accepted image side once brought to 500 ppi (104 mm: any single finger, rolled thumbs and four-finger
+/// slaps included). Extraction time grows with the area (about 6 s for 2000×2000 on one core), so this bounds
+/// the work one upload can cause.
+pub const MAX_SIDE_500: u32 = 2048;
 /// Smallest accepted image side, in pixels at 500 ppi (about 5 mm of skin).
 pub const MIN_SIDE_500: u32 = 96;
 
@@ -95,12 +99,10 @@ impl FingerImage {
 }
 
 fn check_size(width: u32, height: u32, ppi: u32) -> Result<(), FingerError> {
-    if width > MAX_SIDE || height > MAX_SIDE {
-        return Err(FingerError::TooLarge {
-            width,
-            height,
-            max: MAX_SIDE,
-        });
+    let max_at_ppi = (u64::from(MAX_SIDE_500) * u64::from(ppi) / u64::from(DEFAULT_PPI)) as u32;
+    let max = MAX_SIDE.min(max_at_ppi);
+    if width > max || height > max {
+        return Err(FingerError::TooLarge { width, height, max });
     }
     let min = (u64::from(MIN_SIDE_500) * u64::from(ppi) / u64::from(DEFAULT_PPI)) as u32;
     if width < min || height < min {

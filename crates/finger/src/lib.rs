@@ -64,7 +64,9 @@ pub use extract::{MAX_MINUTIAE, extract, extract_debug};
 pub use gallery::{
     Candidate, FingerCandidates, Gallery, SIGNATURE_WORDS, SearchParams, Signature, fuse_fingers,
 };
-pub use image_io::{DEFAULT_PPI, FingerImage, MAX_PPI, MAX_SIDE, MIN_PPI, load_image};
+pub use image_io::{
+    DEFAULT_PPI, FingerImage, MAX_PPI, MAX_SIDE, MAX_SIDE_500, MIN_PPI, load_image,
+};
 pub use iso::{
     Field, MAX_ISO_RECORD, Type9Kind, Type9Minutia, Type9Minutiae, ViewInfo, from_iso_19794_2,
     to_iso_19794_2,

@@ -157,6 +157,12 @@ fn bad_inputs_give_clear_errors() {
         "{err}"
     );
 
+    // Within the pixel cap but over the 500-ppi working size: refused before extraction work.
+    let big = garita_finger::FingerImage::from_gray(3000, 200, 500, vec![128; 3000 * 200]);
+    assert!(matches!(big, Err(FingerError::TooLarge { max: 2048, .. })));
+    // The same size is fine at 1000 ppi, where it is only 76 mm wide.
+    assert!(garita_finger::FingerImage::from_gray(3000, 400, 1000, vec![128; 3000 * 400]).is_ok());
+
     // Truncated PNG: a decode error, not a panic.
     let truncated = &png[..png.len() / 2];
     assert!(load_image(truncated, None).is_err());
