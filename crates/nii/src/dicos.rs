@@ -339,6 +339,7 @@ fn parse(bytes: &[u8]) -> Result<DefaultDicomObject> {
             },
         });
     };
+    crate::prescan::check_lengths(body)?;
     OpenFileOptions::new()
         .read_preamble(ReadPreamble::Never)
         .from_reader(body)
@@ -515,13 +516,14 @@ fn decode_jpeg_frames(
     let per_frame = rows as usize * columns as usize;
     let mut pixels = Vec::with_capacity(per_frame * frames as usize);
     for (frame_idx, stream) in streams.iter().enumerate() {
-        let decoded = jpeg_lossless::decode(stream, MAX_SAMPLES).map_err(|(offset, reason)| {
-            NiiError::Jpeg {
-                frame: frame_idx,
-                offset,
-                reason,
-            }
-        })?;
+        let decoded =
+            jpeg_lossless::decode(stream, per_frame as u64).map_err(|(offset, reason)| {
+                NiiError::Jpeg {
+                    frame: frame_idx,
+                    offset,
+                    reason,
+                }
+            })?;
         if decoded.width != columns as usize || decoded.height != rows as usize {
             return Err(NiiError::Jpeg {
                 frame: frame_idx,

@@ -43,6 +43,7 @@ mod jpeg_lossless;
 mod lanes;
 mod manifest;
 mod physics;
+mod prescan;
 mod sim;
 
 pub use analyze::{
