@@ -101,6 +101,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let state = AppState::new(store, config).map_err(|err| anyhow::anyhow!("opening the ledger: {}", err.message))?;
         println!("ledger verifier key: {}", state.ledger.vkey());
+        let templates = state
+            .matcher
+            .rebuild(&state.store)
+            .await
+            .map_err(|err| anyhow::anyhow!("loading the fingerprint gallery: {}", err.message))?;
+        tracing::info!(templates, "fingerprint gallery loaded");
         if !state.config.retention.is_empty() {
             garita_server::retention::spawn(state.clone(), std::time::Duration::from_secs(3600));
         }

@@ -142,6 +142,14 @@ fn an2_effect(payload: &[u8]) -> Result<(CaptureEffect, Vec<Vec<u8>>), ApiError>
     Ok((CaptureEffect::Encounter { subject, samples }, images))
 }
 
+/// The receipt, and the alerts the capture raised (1:N hits), so a terminal can show them at once.
+#[derive(serde::Serialize)]
+pub(crate) struct CaptureResponse {
+    #[serde(flatten)]
+    receipt: Receipt,
+    alerts: Vec<garita_model::Alert>,
+}
+
 fn answer(outcome: IngestOutcome, seq: u64) -> Result<(StatusCode, Json<Receipt>), ApiError> {
     match outcome {
         IngestOutcome::Created(receipt) => Ok((StatusCode::CREATED, Json(receipt))),
@@ -161,7 +169,7 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     Remote(remote): Remote,
     JsonBody(request): JsonBody<CaptureRequest>,
-) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+) -> Result<(StatusCode, Json<CaptureResponse>), ApiError> {
     let envelope = request.envelope;
     let device = state
         .store
@@ -225,7 +233,12 @@ pub(crate) async fn create(
         .await?
     {
         // A replay: answer from the store without logging or writing anything again.
-        return answer(outcome, envelope.seq);
+        let (status, Json(receipt)) = answer(outcome, envelope.seq)?;
+        let alerts = match receipt.encounter_id {
+            Some(encounter_id) => state.store.alerts_of_encounter(encounter_id).await?,
+            None => Vec::new(),
+        };
+        return Ok((status, Json(CaptureResponse { receipt, alerts })));
     }
 
     // Everything checked: make the bytes durable, then the rows.
@@ -276,5 +289,19 @@ pub(crate) async fn create(
         event.remote_addr = remote;
         crate::ledger::record_audit(&state, event).await?;
     }
-    Ok((status, Json(receipt)))
+    // 1:N search before answering, so the site sees a hit at once. The capture is already durable: a failure
+    // here is logged and the capture still acknowledged.
+    let alerts = match receipt.encounter_id {
+        Some(encounter_id) if status == StatusCode::CREATED => {
+            match crate::matcher::enroll_and_search(&state, encounter_id).await {
+                Ok(alerts) => alerts,
+                Err(err) => {
+                    tracing::error!(%encounter_id, error = %err.message, "1:N search failed");
+                    Vec::new()
+                }
+            }
+        }
+        _ => Vec::new(),
+    };
+    Ok((status, Json(CaptureResponse { receipt, alerts })))
 }

@@ -13,6 +13,7 @@ mod captures;
 mod error;
 mod extract;
 mod ledger;
+pub mod matcher;
 pub mod openapi;
 pub mod policy;
 pub mod retention;

@@ -106,6 +106,8 @@ pub async fn purge(state: &AppState) -> Result<PurgeReport, ApiError> {
             done.blobs_deleted += deleted_blobs;
         }
         if done.deleted > 0 {
+            // Deleted subjects must leave the 1:N gallery too.
+            state.matcher.rebuild(&state.store).await?;
             tracing::info!(rule = %rule.id, deleted = done.deleted, "retention purge");
         }
         report.rules.push(done);

@@ -57,6 +57,8 @@ pub struct AppState {
     pub store: Store,
     /// The transparency log (under `DATA/ledger`).
     pub ledger: Arc<Log>,
+    /// The in-memory 1:N fingerprint gallery (rebuild it from the store with `matcher.rebuild`).
+    pub matcher: Arc<crate::matcher::Matcher>,
     /// Settings.
     pub config: Arc<ServerConfig>,
     clock: Clock,
@@ -83,6 +85,7 @@ impl AppState {
         Ok(AppState {
             store,
             ledger,
+            matcher: Arc::new(crate::matcher::Matcher::default()),
             config: Arc::new(config),
             clock: Arc::new(OffsetDateTime::now_utc),
             _integrator: Arc::new(integrator),

@@ -21,6 +21,7 @@ mod people;
 mod persons;
 mod registry;
 mod retention;
+mod templates;
 
 pub use audit::{AuditEvent, AuditFilter};
 pub use blobs::BlobStore;
@@ -29,6 +30,7 @@ pub use cargo::ConsignmentDetail;
 pub use error::StoreError;
 pub use people::UserRecord;
 pub use retention::ExpiredCapture;
+pub use templates::TemplateRow;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -320,6 +320,20 @@ impl Store {
         ))
     }
 
+    /// The alerts an encounter raised, highest score first.
+    ///
+    /// # Errors
+    /// On database failure.
+    pub async fn alerts_of_encounter(&self, encounter_id: Uuid) -> Result<Vec<Alert>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE encounter_id = $1 ORDER BY score DESC, id"
+        ))
+        .bind(encounter_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
     /// An alert.
     ///
     /// # Errors

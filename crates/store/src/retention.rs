@@ -72,7 +72,8 @@ impl Store {
             candidates.extend(payload.flatten());
             let blob_rows = sqlx::query(
                 "SELECT sha256 FROM capture_blobs WHERE capture_id = $1 \
-                 UNION SELECT s.blob_sha256 FROM samples s JOIN encounters e ON e.id = s.encounter_id WHERE e.capture_id = $1",
+                 UNION SELECT s.blob_sha256 FROM samples s JOIN encounters e ON e.id = s.encounter_id WHERE e.capture_id = $1 \
+                 UNION SELECT t.blob_sha256 FROM templates t JOIN encounters e ON e.id = t.encounter_id WHERE e.capture_id = $1",
             )
             .bind(&id)
             .fetch_all(&mut *tx)
@@ -87,6 +88,7 @@ impl Store {
                     .await?;
             for statement in [
                 "DELETE FROM alerts WHERE encounter_id IN (SELECT id FROM encounters WHERE capture_id = $1)",
+                "DELETE FROM templates WHERE encounter_id IN (SELECT id FROM encounters WHERE capture_id = $1)",
                 "DELETE FROM samples WHERE encounter_id IN (SELECT id FROM encounters WHERE capture_id = $1)",
                 "DELETE FROM encounters WHERE capture_id = $1",
                 "DELETE FROM manifest_lines WHERE consignment_id IN (SELECT id FROM consignments WHERE capture_id = $1)",
@@ -124,7 +126,8 @@ impl Store {
             let references: i64 = sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM captures WHERE payload_sha256 = $1) \
                  + (SELECT COUNT(*) FROM capture_blobs WHERE sha256 = $1) \
-                 + (SELECT COUNT(*) FROM samples WHERE blob_sha256 = $1)",
+                 + (SELECT COUNT(*) FROM samples WHERE blob_sha256 = $1) \
+                 + (SELECT COUNT(*) FROM templates WHERE blob_sha256 = $1)",
             )
             .bind(&sha256)
             .fetch_one(&mut *tx)
