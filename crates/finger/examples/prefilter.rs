@@ -30,7 +30,13 @@ fn main() {
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| *j != i)
-                .map(|(_, (f, s))| (f64::from(sig.common(s)) / norm(s), f == finger))
+                .map(|(_, (f, s))| {
+                    let common = f64::from(sig.common(s));
+                    let chance = f64::from(sig.count()) * f64::from(s.count())
+                        / (garita_finger::SIGNATURE_WORDS * 64) as f64;
+                    // The same ranking as the gallery's scan: bits shared beyond chance over √(entry bits).
+                    ((common - chance) / norm(s), f == finger)
+                })
                 .collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0));
             if let Some(rank) = scored.iter().position(|s| s.1) {

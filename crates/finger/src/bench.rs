@@ -26,6 +26,9 @@ pub struct GalleryBench {
     pub ten_finger_probe_s: f64,
     /// Approximate bytes per gallery template.
     pub bytes_per_template: usize,
+    /// Gallery entries scored per second by the pre-filter scan (signature scoring plus shortlist selection),
+    /// one core.
+    pub scan_per_s: f64,
 }
 
 /// Result of [`run_bench`].
@@ -175,12 +178,20 @@ pub fn run_bench(seeds: &[Template], sizes: &[usize], shortlist: usize) -> Bench
             }
         });
         let ten_finger_probe_s = start.elapsed().as_secs_f64();
+        let probe_signatures: Vec<Signature> = probes.iter().map(Signature::new).collect();
+        let start = Instant::now();
+        for sig in &probe_signatures {
+            std::hint::black_box(gallery.shortlist(sig, shortlist));
+        }
+        let scan_per_s =
+            (size * probe_signatures.len()) as f64 / start.elapsed().as_secs_f64().max(1e-9);
         galleries.push(GalleryBench {
             size,
             enrol_s,
             search_ms,
             ten_finger_probe_s,
             bytes_per_template: gallery.memory_per_template(),
+            scan_per_s,
         });
     }
     BenchReport {

@@ -11,9 +11,9 @@
 //!      2011), each key hashed to a bit.
 //!
 //!    Rotation and translation leave both unchanged, so two impressions of one finger share many bits. The scan
-//!    scores every gallery entry with 32 AND + POPCNT words and an integer multiply (no float work in the inner
-//!    loop) and keeps a shortlist. It is a coarse filter: on the shared FVC2000 B sets the best mate of a probe is
-//!    within the top 10–14 % of the gallery for 90 % of probes (docs/finger.md), so the shortlist must be sized
+//!    scores every gallery entry with 32 AND + POPCNT words and two integer multiplies (bits shared beyond chance
+//!    over √(entry bits); no float work in the inner loop) and keeps a shortlist. It is a coarse filter: on the shared FVC2000 B sets the best mate of a probe is
+//!    within the top 3–8 % of the gallery for 90 % of probes (docs/finger.md), so the shortlist must be sized
 //!    with that in mind.
 //! 2. **Verification.** The shortlist is compared with the full MCC matcher ([`crate::compare`]) and ranked.
 //!
@@ -195,6 +195,8 @@ pub struct Gallery<Id> {
     signatures: Vec<Signature>,
     /// Fixed-point 1/√(bits) per entry, so the scan stays in integers.
     inv_norm: Vec<u32>,
+    /// Set bits per entry's signature.
+    bit_counts: Vec<u16>,
     templates: Vec<Template>,
     /// Cylinders kept per entry when the gallery trades memory for search speed.
     prepared: Vec<Option<MccTemplate>>,
@@ -210,6 +212,7 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
             ids: Vec::new(),
             signatures: Vec::new(),
             inv_norm: Vec::new(),
+            bit_counts: Vec::new(),
             templates: Vec::new(),
             prepared: Vec::new(),
             keep_prepared: true,
@@ -255,10 +258,12 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
         signature: Signature,
     ) {
         let inv = inv_norm(signature.count());
+        let bits = signature.count() as u16;
         let prepared = self.keep_prepared.then_some(prepared);
         if let Some(&slot) = self.slots.get(&id) {
             self.signatures[slot] = signature;
             self.inv_norm[slot] = inv;
+            self.bit_counts[slot] = bits;
             self.templates[slot] = template;
             self.prepared[slot] = prepared;
             return;
@@ -267,6 +272,7 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
         self.ids.push(id);
         self.signatures.push(signature);
         self.inv_norm.push(inv);
+        self.bit_counts.push(bits);
         self.templates.push(template);
         self.prepared.push(prepared);
     }
@@ -280,6 +286,7 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
         self.ids.swap_remove(slot);
         self.signatures.swap_remove(slot);
         self.inv_norm.swap_remove(slot);
+        self.bit_counts.swap_remove(slot);
         self.templates.swap_remove(slot);
         self.prepared.swap_remove(slot);
         if slot != last
@@ -305,6 +312,7 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
             .sum();
         std::mem::size_of::<Signature>()
             + std::mem::size_of::<u32>()
+            + std::mem::size_of::<u16>()
             + std::mem::size_of::<Template>()
             + std::mem::size_of::<Option<MccTemplate>>()
             + std::mem::size_of::<Id>() * 2
@@ -313,14 +321,26 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
     }
 
     /// Pre-filter only: indices of the `n` entries whose signatures share the most bits with the probe's.
-    fn shortlist(&self, probe: &Signature, n: usize) -> Vec<usize> {
+    pub(crate) fn shortlist(&self, probe: &Signature, n: usize) -> Vec<usize> {
         let n = n.min(self.ids.len());
         if n == 0 {
             return Vec::new();
         }
-        let mut scores: Vec<(u64, u32)> = Vec::with_capacity(self.ids.len());
-        for (idx, (sig, inv)) in self.signatures.iter().zip(&self.inv_norm).enumerate() {
-            scores.push((u64::from(probe.common(sig)) * u64::from(*inv), idx as u32));
+        // Bits shared beyond what two random signatures of these densities would share, over √(gallery bits):
+        // plain cosine favours dense signatures; removing the chance overlap ranked mates better on every
+        // shared set (docs/finger.md).
+        let n_bits = (SIGNATURE_WORDS * 64) as i64;
+        let probe_bits = i64::from(probe.count());
+        let mut scores: Vec<(i64, u32)> = Vec::with_capacity(self.ids.len());
+        for (idx, ((sig, inv), bits)) in self
+            .signatures
+            .iter()
+            .zip(&self.inv_norm)
+            .zip(&self.bit_counts)
+            .enumerate()
+        {
+            let excess = i64::from(probe.common(sig)) * n_bits - probe_bits * i64::from(*bits);
+            scores.push((excess * i64::from(*inv), idx as u32));
         }
         let pivot = scores.len() - n;
         scores.select_nth_unstable_by_key(pivot, |s| s.0);
