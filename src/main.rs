@@ -40,6 +40,12 @@ enum Command {
     /// Decode, encode and inspect WSQ fingerprint images.
     #[command(subcommand)]
     Wsq(cmd::wsq::Command),
+    /// Fingerprints: extract minutiae, score pairs, evaluate on an FVC-style folder.
+    #[command(subcommand)]
+    Finger(cmd::finger::Command),
+    /// Cargo NII: DICOS files, the dual-energy simulator, anomaly analysis and its evaluation.
+    #[command(subcommand)]
+    Cargo(cmd::cargo::Command),
     /// Benchmarks, each reported against a reference run in the same process.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
@@ -56,6 +62,8 @@ fn main() -> ExitCode {
         Command::Witness(args) => cmd::ledger::run_witness(args),
         Command::An2(command) => cmd::an2::run(command),
         Command::Wsq(command) => cmd::wsq::run(command),
+        Command::Finger(command) => cmd::finger::run(command),
+        Command::Cargo(command) => cmd::cargo::run(command),
         Command::Bench(command) => cmd::bench::run(command),
     };
     match result {

@@ -3,8 +3,10 @@
 pub mod admin;
 pub mod an2;
 pub mod bench;
+pub mod cargo;
 pub mod config;
 pub mod device;
+pub mod finger;
 pub mod ledger;
 pub mod serve;
 pub mod wsq;
