@@ -1,0 +1,527 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The `garita` command line: help, device keys, data-directory administration, ANSI/NIST dumps, signing.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_garita");
+
+/// Runs garita in `dir` (so no stray ./garita.toml or ./garita-data is used) with `stdin`.
+fn run(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GARITA_DATA")
+        .env_remove("GARITA_CONFIG")
+        .env_remove("GARITA_DEVICE_KEY")
+        .env_remove("GARITA_DEVICE_ID")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The child may exit before reading its input (e.g. on a bad flag): ignore a broken pipe.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str], stdin: &str) -> String {
+    let output = run(dir, args, stdin);
+    assert!(
+        output.status.success(),
+        "garita {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Asserts failure with a message containing `needle`; returns stderr.
+fn fails(dir: &Path, args: &[&str], stdin: &str, needle: &str) -> String {
+    let output = run(dir, args, stdin);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !output.status.success(),
+        "garita {args:?} should fail; stdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(
+        stderr.contains(needle),
+        "garita {args:?}: stderr lacks {needle:?}:\n{stderr}"
+    );
+    stderr
+}
+
+fn uuid_line(text: &str) -> uuid::Uuid {
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a uuid: {text:?}"))
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = ok(dir.path(), &["--help"], "");
+    for command in ["serve", "admin", "device", "an2"] {
+        assert!(
+            help.lines()
+                .any(|line| line.trim_start().starts_with(command)),
+            "--help lacks {command}:\n{help}"
+        );
+    }
+    let admin = ok(dir.path(), &["admin", "--help"], "");
+    for command in [
+        "init",
+        "create-user",
+        "reset-password",
+        "add-site",
+        "add-device",
+    ] {
+        assert!(
+            admin.contains(command),
+            "admin --help lacks {command}:\n{admin}"
+        );
+    }
+    let device = ok(dir.path(), &["device", "--help"], "");
+    for command in ["keygen", "sign", "submit"] {
+        assert!(
+            device.contains(command),
+            "device --help lacks {command}:\n{device}"
+        );
+    }
+    fails(dir.path(), &["no-such-command"], "", "no-such-command");
+}
+
+#[test]
+fn device_keygen_writes_a_private_key_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.key");
+    let public = ok(
+        dir.path(),
+        &["device", "keygen", "--out", path.to_str().unwrap()],
+        "",
+    );
+    let public = public.trim();
+    garita_model::parse_public_key(public).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("garita-device-key-v1 "), "{text}");
+    let key = garita_model::DeviceKey::from_file_text(&text).unwrap();
+    assert_eq!(key.public_key_b64(), public);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "key file mode {mode:o}");
+    }
+    fails(
+        dir.path(),
+        &["device", "keygen", "--out", path.to_str().unwrap()],
+        "",
+        "must not exist",
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "the key was overwritten"
+    );
+}
+
+#[test]
+fn admin_commands_print_ids_and_reject_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let d = |args: &[&'static str]| -> Vec<String> {
+        let mut all: Vec<String> = args[..2].iter().map(|arg| (*arg).to_owned()).collect();
+        all.extend(["--data".to_owned(), data.to_owned()]);
+        all.extend(args[2..].iter().map(|arg| (*arg).to_owned()));
+        all
+    };
+    let call = |args: &[String], stdin: &str| {
+        run(
+            dir.path(),
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            stdin,
+        )
+    };
+    let ok_d = |args: &[&'static str], stdin: &str| {
+        let output = call(&d(args), stdin);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let fail_d = |args: &[String], stdin: &str, needle: &str| {
+        let output = call(args, stdin);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!output.status.success(), "{args:?} should fail");
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: stderr lacks {needle:?}: {stderr}"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "{args:?} printed {:?}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    };
+
+    // The agency.
+    fail_d(&d(&["admin", "init", "--country", "XXX"]), "", "country");
+    fail_d(&d(&["admin", "init", "--country", "mexico"]), "", "country");
+    let agency = ok_d(&["admin", "init", "--country", "MEX", "--name", "INM"], "");
+    assert_eq!(agency.trim(), "agency INM (MEX)");
+    // Setting the same country again is harmless; another country is refused.
+    ok_d(&["admin", "init", "--country", "MEX", "--name", "INM"], "");
+    fail_d(&d(&["admin", "init", "--country", "GTM"]), "", "set once");
+
+    // Users: the password comes from standard input.
+    let user = ok_d(
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "ana.officer",
+            "--role",
+            "officer",
+            "--password-stdin",
+        ],
+        "a-long-enough-password\n",
+    );
+    uuid_line(&user);
+    fail_d(
+        &d(&[
+            "admin",
+            "create-user",
+            "--username",
+            "ana.officer",
+            "--role",
+            "officer",
+            "--password-stdin",
+        ]),
+        "a-long-enough-password\n",
+        "already exists",
+    );
+    fail_d(
+        &d(&[
+            "admin",
+            "create-user",
+            "--username",
+            "Bad Name!",
+            "--role",
+            "officer",
+            "--password-stdin",
+        ]),
+        "a-long-enough-password\n",
+        "username",
+    );
+    fail_d(
+        &d(&[
+            "admin",
+            "create-user",
+            "--username",
+            "bob",
+            "--role",
+            "emperor",
+            "--password-stdin",
+        ]),
+        "a-long-enough-password\n",
+        "role",
+    );
+    fail_d(
+        &d(&[
+            "admin",
+            "create-user",
+            "--username",
+            "bob",
+            "--role",
+            "officer",
+            "--password-stdin",
+        ]),
+        "short\n",
+        "at least 12 characters",
+    );
+    // Without --password-stdin clap refuses (passwords never go on the command line).
+    let output = call(
+        &d(&[
+            "admin",
+            "create-user",
+            "--username",
+            "bob",
+            "--role",
+            "officer",
+        ]),
+        "",
+    );
+    assert!(!output.status.success());
+
+    // Sites and devices.
+    let site = uuid_line(&ok_d(
+        &[
+            "admin",
+            "add-site",
+            "--name",
+            "Tapachula",
+            "--kind",
+            "detention-facility",
+        ],
+        "",
+    ));
+    fail_d(
+        &d(&["admin", "add-site", "--name", "Tapachula", "--kind", "port"]),
+        "",
+        "already exists",
+    );
+    fail_d(
+        &d(&[
+            "admin", "add-site", "--name", "Nowhere", "--kind", "airport",
+        ]),
+        "",
+        "kind",
+    );
+    fail_d(
+        &d(&["admin", "add-site", "--name", "  ", "--kind", "port"]),
+        "",
+        "--name",
+    );
+    fail_d(
+        &d(&[
+            "admin",
+            "add-site",
+            "--name",
+            "Van",
+            "--kind",
+            "port",
+            "--mobility",
+            "flying",
+        ]),
+        "",
+        "mobility",
+    );
+    let key = garita_model::DeviceKey::generate().public_key_b64();
+    let mut by_name = d(&[
+        "admin",
+        "add-device",
+        "--site",
+        "Tapachula",
+        "--kind",
+        "biometric-terminal",
+    ]);
+    by_name.extend(["--public-key".to_owned(), key.clone()]);
+    let output = call(&by_name, "");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let device = uuid_line(&String::from_utf8(output.stdout).unwrap());
+    let mut by_id = d(&["admin", "add-device", "--kind", "mobile-kit"]);
+    by_id.extend([
+        "--site".to_owned(),
+        site.to_string(),
+        "--public-key".to_owned(),
+        garita_model::DeviceKey::generate().public_key_b64(),
+    ]);
+    let output = call(&by_id, "");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_ne!(
+        uuid_line(&String::from_utf8(output.stdout).unwrap()),
+        device
+    );
+    let mut unknown_site = d(&[
+        "admin",
+        "add-device",
+        "--site",
+        "Atlantis",
+        "--kind",
+        "nii-scanner",
+    ]);
+    unknown_site.extend([
+        "--public-key".to_owned(),
+        garita_model::DeviceKey::generate().public_key_b64(),
+    ]);
+    fail_d(&unknown_site, "", "no site");
+    fail_d(
+        &d(&[
+            "admin",
+            "add-device",
+            "--site",
+            "Tapachula",
+            "--kind",
+            "nii-scanner",
+            "--public-key",
+            "bm90IGEga2V5",
+        ]),
+        "",
+        "public_key",
+    );
+    let mut bad_kind = d(&[
+        "admin",
+        "add-device",
+        "--site",
+        "Tapachula",
+        "--kind",
+        "toaster",
+    ]);
+    bad_kind.extend([
+        "--public-key".to_owned(),
+        garita_model::DeviceKey::generate().public_key_b64(),
+    ]);
+    fail_d(&bad_kind, "", "kind");
+    let mut same_key = d(&[
+        "admin",
+        "add-device",
+        "--site",
+        "Tapachula",
+        "--kind",
+        "mobile-kit",
+    ]);
+    same_key.extend(["--public-key".to_owned(), key]);
+    fail_d(&same_key, "", "already exists");
+
+    // What the commands wrote is in the store.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = garita_store::Store::open(Path::new(data)).await.unwrap();
+        assert_eq!(
+            store.agency().await.unwrap().unwrap().country.as_str(),
+            "MEX"
+        );
+        assert_eq!(store.count_users().await.unwrap(), 1);
+        let stored = store.device(device).await.unwrap().unwrap();
+        assert_eq!(stored.site_id, site);
+        assert_eq!(stored.kind.as_str(), "biometric-terminal");
+        store.close().await;
+    });
+}
+
+fn ansi_nist_file() -> Option<PathBuf> {
+    let path = PathBuf::from("/work/shared/data/ansi-nist/type-4-slaps.an2");
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipping: {} is absent", path.display());
+        None
+    }
+}
+
+#[test]
+fn an2_dump_prints_json_records() {
+    let Some(file) = ansi_nist_file() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let text = ok(
+        dir.path(),
+        &["an2", "dump", "--json", file.to_str().unwrap()],
+        "",
+    );
+    let dump: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let records = dump["records"].as_array().unwrap();
+    assert!(records.len() >= 2, "{dump}");
+    assert_eq!(
+        records[0]["type"], 1,
+        "the first record is Type-1: {}",
+        records[0]
+    );
+    assert!(
+        records.iter().any(|record| record["type"] == 4),
+        "no Type-4 record"
+    );
+    let plain = ok(dir.path(), &["an2", "dump", file.to_str().unwrap()], "");
+    assert!(plain.starts_with("Type-1 "), "{plain}");
+
+    let bad = dir.path().join("bad.an2");
+    std::fs::write(&bad, b"1.001:garbage\x1d").unwrap();
+    fails(
+        dir.path(),
+        &["an2", "dump", "--json", bad.to_str().unwrap()],
+        "",
+        "not a valid ANSI/NIST-ITL transaction",
+    );
+    fails(
+        dir.path(),
+        &[
+            "an2",
+            "dump",
+            dir.path().join("missing.an2").to_str().unwrap(),
+        ],
+        "",
+        "reading",
+    );
+}
+
+#[test]
+fn device_sign_prints_a_body_the_server_would_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("k.key");
+    let public = ok(
+        dir.path(),
+        &["device", "keygen", "--out", key_path.to_str().unwrap()],
+        "",
+    );
+    let payload = dir.path().join("c.json");
+    std::fs::write(
+        &payload,
+        br#"{"conveyance":"x","declarant":"y","lines":[]}"#,
+    )
+    .unwrap();
+    let blob = dir.path().join("scan.raw");
+    std::fs::write(&blob, [1u8, 2, 3, 4]).unwrap();
+    let device = uuid::Uuid::new_v4().to_string();
+    let text = ok(
+        dir.path(),
+        &[
+            "device",
+            "sign",
+            "--key",
+            key_path.to_str().unwrap(),
+            "--device",
+            &device,
+            "--seq",
+            "42",
+            "--type",
+            "consignment",
+            payload.to_str().unwrap(),
+            "--blob",
+            blob.to_str().unwrap(),
+        ],
+        "",
+    );
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let signed: garita_model::SignedEnvelope = serde_json::from_value(serde_json::json!({
+        "envelope": body["envelope"], "signature": body["signature"],
+    }))
+    .unwrap();
+    signed.verify(public.trim()).unwrap();
+    assert_eq!(signed.envelope.seq, 42);
+    assert_eq!(signed.envelope.device_id.to_string(), device);
+    assert_eq!(signed.envelope.blobs.len(), 1);
+    assert_eq!(body["blobs"], serde_json::json!(["AQIDBA=="]));
+    fails(
+        dir.path(),
+        &[
+            "device",
+            "sign",
+            "--key",
+            key_path.to_str().unwrap(),
+            "--device",
+            &device,
+            "--seq",
+            "1",
+            "--type",
+            "parcel",
+            payload.to_str().unwrap(),
+        ],
+        "",
+        "payload_type",
+    );
+}
