@@ -739,3 +739,29 @@ async fn lists_page_with_limit_offset_and_next_offset() {
         "{rows:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_path_with_another_method_is_405_with_allow() {
+    let server = Server::start().await;
+    let before = (server.snapshot().await, server.trail().await);
+    for (method, path, allow) in [
+        (Method::DELETE, "/api/v1/me", "GET,HEAD"),
+        (Method::POST, "/healthz", "GET,HEAD"),
+        (Method::PUT, "/api/v1/captures", "POST"),
+    ] {
+        let answer = server
+            .call(method.clone(), path, Some(&server.token("admin")), None)
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(
+            answer.headers[reqwest::header::ALLOW],
+            allow,
+            "{method} {path}"
+        );
+    }
+    assert_eq!((server.snapshot().await, server.trail().await), before);
+}
