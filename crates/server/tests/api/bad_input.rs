@@ -765,3 +765,48 @@ async fn a_known_path_with_another_method_is_405_with_allow() {
     }
     assert_eq!((server.snapshot().await, server.trail().await), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ansi_nist_enrollment_becomes_an_encounter_with_samples() {
+    let path = std::path::Path::new("/work/shared/data/ansi-nist/type-14-tip-eji-wsq.an2");
+    let Ok(transaction) = std::fs::read(path) else {
+        eprintln!("skipping: {} is absent", path.display());
+        return;
+    };
+    // About 200 KiB of WSQ, about 275 KiB as base64: above the 256 KiB the other tests use.
+    let server = Server::start_full(1024 * 1024, |state| state).await;
+    let body = signed_capture(
+        &server.bio,
+        server.bio.next_seq(),
+        PayloadType::An2,
+        &transaction,
+        &[],
+    );
+    let answer = server.submit(&body).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+    let encounter: Uuid = answer.body["encounter_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let samples = server.store.samples_of_encounter(encounter).await.unwrap();
+    assert!(!samples.is_empty());
+    assert!(
+        samples
+            .iter()
+            .all(|sample| server.store.blobs().contains(sample.blob_sha256.as_str())),
+        "a sample names a blob that was not stored"
+    );
+    // The same transaction from an NII scanner is refused.
+    let refused = server
+        .submit(&signed_capture(
+            &server.nii,
+            server.nii.next_seq(),
+            PayloadType::An2,
+            &transaction,
+            &[],
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.code(), "device-not-allowed");
+}
