@@ -406,7 +406,8 @@ fn admin_commands_print_ids_and_reject_bad_input() {
 }
 
 fn ansi_nist_file() -> Option<PathBuf> {
-    let path = PathBuf::from("/work/shared/data/ansi-nist/type-4-slaps.an2");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ansi-nist/type-4-slaps.an2");
     if path.exists() {
         Some(path)
     } else {

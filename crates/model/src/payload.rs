@@ -34,13 +34,22 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Mod
         let path = err.path().to_string();
         let inner = err.into_inner();
         let reason = inner.to_string();
-        // Our validated newtypes put the field in their message; the path says where it sits.
+        let parent = if path == "." || path == "?" {
+            None
+        } else {
+            Some(path)
+        };
+        // serde reports a missing field at its parent's path with the name in the message: name the field.
+        let missing = reason
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(|name| {
+                parent
+                    .as_ref()
+                    .map_or(name.to_owned(), |parent| format!("{parent}.{name}"))
+            });
         ModelError::invalid(
-            if path == "." || path == "?" {
-                "body".to_owned()
-            } else {
-                path
-            },
+            missing.or(parent).unwrap_or_else(|| "body".to_owned()),
             reason,
         )
     })?;

@@ -38,7 +38,10 @@ pub fn app(state: AppState) -> Router {
         .route("/log/{*path}", get(ledger::serve_log))
         .nest("/api/v1", api::router())
         .fallback(not_found)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .method_not_allowed_fallback(method_not_allowed)
+        // The configured limit is the only one (axum's 2 MiB default would refuse large scans); bodies are read
+        // through `extract::read_body`, which turns an overrun into a JSON `body-too-large`.
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -50,6 +53,14 @@ async fn healthz() -> axum::Json<serde_json::Value> {
 
 async fn not_found() -> ApiError {
     ApiError::not_found("route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this path exists but not with this method; see /openapi.json",
+    )
 }
 
 /// What [`bootstrap`] did to a data directory.

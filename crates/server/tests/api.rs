@@ -3,15 +3,24 @@
 //!
 //! - `matrix`: every route in `openapi::ROUTES` × every role, nobody and a bogus token, with the expected
 //!   outcome written out as a table; `/openapi.json` lists every route; personal-data reads are audited.
+//! - `an2_enrollment`: an ANSI/NIST transaction enrolled, exported, its WSQ decoded and its receipt verified.
+//! - `enrollment_alerts`: 1:N search on enrollment raises the watchlist's category on a second impression.
+//! - `retention`: an expired capture is purged and the purge is logged.
 //! - `bad_input`: a table of bad requests, each with its exact status, error code and field, writing nothing;
 //!   login, logout, token expiry, pagination.
 //!
 //! The crash test (SIGKILL during a stream of captures) drives the `garita` binary: see `tests/crash.rs` at the
 //! repository root.
 
+#[path = "api/an2_enrollment.rs"]
+mod an2_enrollment;
 #[path = "api/bad_input.rs"]
 mod bad_input;
+#[path = "api/enrollment_alerts.rs"]
+mod enrollment_alerts;
 #[path = "api/harness.rs"]
 mod harness;
 #[path = "api/matrix.rs"]
 mod matrix;
+#[path = "api/retention.rs"]
+mod retention;

@@ -1,6 +1,5 @@
 //! End to end: an ANSI/NIST-ITL enrollment through the signed capture API becomes an encounter whose samples are
 //! stored as sent, whose export re-parses with every fingerprint decoding, and whose ledger receipt verifies.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;

@@ -1,6 +1,5 @@
 //! Retention: an expired capture is deleted with its rows and blobs, and the ledger proves both that it existed
 //! and that it was purged, under which rule.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;

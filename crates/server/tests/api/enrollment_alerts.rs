@@ -1,7 +1,6 @@
 //! 1:N on enrollment, end to end: a watchlisted person's second impression raises an alert of the watchlist's
 //! category in the capture response; an earlier enrollment of someone not listed raises prior-crossing; a
 //! different finger raises nothing against them. Real FVC2000 impressions, sent as WSQ like a terminal would.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
