@@ -526,3 +526,39 @@ fn device_sign_prints_a_body_the_server_would_verify() {
         "payload_type",
     );
 }
+
+/// Issue 5: every WSQ image inside every shared ANSI/NIST transaction decodes, to the size its record declares.
+#[test]
+fn every_wsq_image_inside_the_shared_transactions_decodes() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ansi-nist");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("skipping: {} not found", dir.display());
+        return;
+    };
+    let mut decoded = 0;
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.extension().and_then(|e| e.to_str()) != Some("an2") {
+            continue;
+        }
+        let transaction =
+            garita_an2::Transaction::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
+        for view in transaction.images() {
+            if view.compression == garita_an2::Compression::Wsq {
+                let image = garita_wsq::decode(view.data).unwrap_or_else(|err| {
+                    panic!("{}: record {}: {err}", path.display(), view.record_index)
+                });
+                assert_eq!(
+                    (image.width(), image.height()),
+                    (view.width, view.height),
+                    "{}",
+                    path.display()
+                );
+                decoded += 1;
+            }
+        }
+    }
+    assert!(
+        decoded >= 40,
+        "expected the shared files' WSQ images (49), decoded {decoded}"
+    );
+}
