@@ -170,14 +170,23 @@ impl Server {
 
     /// Starts a server accepting bodies up to `max_body` bytes.
     pub async fn start_full(max_body: usize, adjust: impl FnOnce(AppState) -> AppState) -> Server {
+        Server::start_configured(|config| config.max_body_bytes = max_body, adjust).await
+    }
+
+    /// Starts a server after `configure` changed the test configuration (e.g. retention rules).
+    pub async fn start_configured(
+        configure: impl FnOnce(&mut ServerConfig),
+        adjust: impl FnOnce(AppState) -> AppState,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let config = ServerConfig {
+        let mut config = ServerConfig {
             country: Some(garita_model::CountryCode::new("MEX").unwrap()),
-            max_body_bytes: max_body,
+            max_body_bytes: MAX_BODY,
             integrate_every: std::time::Duration::from_millis(50),
             ..ServerConfig::default()
         };
+        configure(&mut config);
         let boot = garita_server::bootstrap(&store, &config, time::OffsetDateTime::now_utc())
             .await
             .unwrap();
