@@ -4,7 +4,6 @@
 use crate::harness::{Server, signed_capture};
 use garita_model::PayloadType;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
 use std::path::Path;
 
 fn shared(name: &str) -> Option<Vec<u8>> {
