@@ -416,6 +416,12 @@ pub struct Finding {
     pub source: FindingSource,
     /// A sentence a person can read.
     pub reason: String,
+    /// The officer who rejected it, if one did (the finding stays, marked).
+    #[serde(default)]
+    pub rejected_by: Option<Uuid>,
+    /// Why it was rejected.
+    #[serde(default)]
+    pub rejection_reason: Option<String>,
 }
 
 /// An officer's decision on a consignment.

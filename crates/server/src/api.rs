@@ -47,6 +47,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/consignments/{id}", get(get_consignment))
         .route("/consignments/{id}/decisions", post(add_decision))
         .route("/consignments/{id}/seizures", post(add_seizure))
+        .route("/consignments/{id}/findings", post(add_finding))
+        .route("/findings/{id}/reject", post(reject_finding))
         .route("/audit", get(list_audit))
         .route("/admin/purge", post(run_purge))
         .route("/records/{id}/proof", get(ledger::record_proof))
@@ -902,6 +904,115 @@ async fn run_purge(
         &auth,
         "retention.purge",
         ("capture", None),
+        None,
+        &result,
+    )
+    .await?;
+    result.map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FindingRequest {
+    /// x, y, width, height in image pixels.
+    region: [u32; 4],
+    kind: String,
+    reason: String,
+}
+
+/// `POST /api/v1/consignments/{id}/findings`: an officer draws a region and says what it is. Logged as an officer
+/// decision, kept apart from the algorithm's findings.
+async fn add_finding(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+    JsonBody(request): JsonBody<FindingRequest>,
+) -> Result<(StatusCode, Json<garita_model::Finding>), ApiError> {
+    auth.require(CARGO_DECIDE)?;
+    check_text("kind", &request.kind, 100)?;
+    check_text("reason", &request.reason, 1000)?;
+    if request.region[2] == 0 || request.region[3] == 0 {
+        return Err(ApiError::invalid(
+            "region",
+            "width and height must be positive",
+        ));
+    }
+    let result = async {
+        state.store.require_consignment(id).await?;
+        let finding = garita_model::Finding {
+            id: Uuid::new_v4(),
+            consignment_id: id,
+            region: request.region,
+            kind: request.kind.clone(),
+            score: 1.0,
+            source: garita_model::FindingSource::Officer,
+            reason: request.reason.clone(),
+            rejected_by: None,
+            rejection_reason: None,
+        };
+        let bytes = serde_json::to_vec(&finding).map_err(|err| ApiError::internal(&err))?;
+        let now = state.now();
+        let time = ledger::unix(now);
+        ledger::append_record(&state, &bytes, |commitment| {
+            Ok(garita_ledger::LedgerEntry::decision(time, commitment))
+        })
+        .await?;
+        state
+            .store
+            .insert_finding(&finding, Some(auth.user.id), now)
+            .await?;
+        Ok(finding)
+    }
+    .await;
+    audit(
+        &state,
+        &auth,
+        "finding.add",
+        ("consignment", Some(id.to_string())),
+        None,
+        &result,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(result?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectRequest {
+    reason: String,
+}
+
+/// `POST /api/v1/findings/{id}/reject`: an officer rejects a finding (it stays on record, marked). Logged.
+async fn reject_finding(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Id(id): Id,
+    JsonBody(request): JsonBody<RejectRequest>,
+) -> Result<Json<garita_store::ConsignmentDetail>, ApiError> {
+    auth.require(CARGO_DECIDE)?;
+    check_text("reason", &request.reason, 1000)?;
+    let result = async {
+        let now = state.now();
+        let change = serde_json::json!({ "finding_id": id, "rejected_by": auth.user.id, "reason": request.reason,
+                                         "at": garita_store::ts(now) });
+        let time = ledger::unix(now);
+        let consignment = state
+            .store
+            .reject_finding(id, auth.user.id, &request.reason, now)
+            .await
+            .map_err(ApiError::from)?;
+        ledger::append_record(&state, change.to_string().as_bytes(), |commitment| {
+            Ok(garita_ledger::LedgerEntry::decision(time, commitment))
+        })
+        .await?;
+        state.store.consignment(consignment).await?.ok_or_else(|| ApiError::not_found("consignment"))
+    }
+    .await;
+    audit(
+        &state,
+        &auth,
+        "finding.reject",
+        ("finding", Some(id.to_string())),
         None,
         &result,
     )

@@ -225,6 +225,10 @@ pub(crate) async fn create(
         .map(|blob| blob.sha256.to_string())
         .collect();
     let (effect, extracted) = effect_of(envelope, &payload, &blob_names)?;
+    let consignment = match &effect {
+        CaptureEffect::Consignment(consignment) => Some(consignment.clone()),
+        CaptureEffect::Encounter { .. } => None,
+    };
     let canonical = envelope.canonical_bytes();
     let envelope_sha256 = garita_model::sha256_hex(&canonical);
     if let Some(outcome) = state
@@ -288,6 +292,16 @@ pub(crate) async fn create(
         event.object_id = Some(receipt.capture_id.to_string());
         event.remote_addr = remote;
         crate::ledger::record_audit(&state, event).await?;
+    }
+    // Cargo: analyse the scan and assign the lane before answering, like the 1:N search below.
+    if let (Some(consignment_id), Some(consignment), true) = (
+        receipt.consignment_id,
+        &consignment,
+        status == StatusCode::CREATED,
+    ) && let Err(err) =
+        crate::cargo::on_consignment(&state, consignment_id, consignment, blob_names.clone()).await
+    {
+        tracing::error!(%consignment_id, error = %err.message, "cargo analysis failed");
     }
     // 1:N search before answering, so the site sees a hit at once. The capture is already durable: a failure
     // here is logged and the capture still acknowledged.

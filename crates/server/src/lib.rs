@@ -10,6 +10,7 @@
 mod api;
 mod auth;
 mod captures;
+mod cargo;
 mod error;
 mod extract;
 mod ledger;

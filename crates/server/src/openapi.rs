@@ -139,6 +139,18 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "officer, supervisor",
         "Record a seizure",
     ),
+    (
+        "post",
+        "/api/v1/consignments/{id}/findings",
+        "officer, supervisor",
+        "Add an officer's finding (region, kind, reason)",
+    ),
+    (
+        "post",
+        "/api/v1/findings/{id}/reject",
+        "officer, supervisor",
+        "Reject a finding (kept, marked)",
+    ),
     ("get", "/api/v1/audit", "auditor", "Read the audit trail"),
     (
         "get",

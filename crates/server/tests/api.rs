@@ -5,6 +5,7 @@
 //!   outcome written out as a table; `/openapi.json` lists every route; personal-data reads are audited.
 //! - `an2_enrollment`: an ANSI/NIST transaction enrolled, exported, its WSQ decoded and its receipt verified.
 //! - `enrollment_alerts`: 1:N search on enrollment raises the watchlist's category on a second impression.
+//! - `cargo_scan`: a simulated dual-energy scan sent as a capture gets findings and a lane; officers add/reject.
 //! - `retention`: an expired capture is purged and the purge is logged.
 //! - `bad_input`: a table of bad requests, each with its exact status, error code and field, writing nothing;
 //!   login, logout, token expiry, pagination.
@@ -16,6 +17,8 @@
 mod an2_enrollment;
 #[path = "api/bad_input.rs"]
 mod bad_input;
+#[path = "api/cargo_scan.rs"]
+mod cargo_scan;
 #[path = "api/enrollment_alerts.rs"]
 mod enrollment_alerts;
 #[path = "api/harness.rs"]

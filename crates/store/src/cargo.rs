@@ -4,7 +4,9 @@ use crate::{
     LedgerRef, Page, Paged, Result, Store, StoreError, parse_enum, parse_id, parse_ts, ts,
 };
 use garita_model::payload::{ConsignmentCapture, ManifestLine};
-use garita_model::{Consignment, ContainerNumber, CountryCode, Decision, HsCode, Seizure};
+use garita_model::{
+    Consignment, ContainerNumber, CountryCode, Decision, Finding, HsCode, Lane, Seizure,
+};
 use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
@@ -21,6 +23,10 @@ pub struct ConsignmentDetail {
     pub decisions: Vec<Decision>,
     /// Seizures, oldest first.
     pub seizures: Vec<Seizure>,
+    /// Findings on its scans, the analysis's and officers', oldest first.
+    pub findings: Vec<Finding>,
+    /// Why the lane was assigned (rules that fired), when it was.
+    pub lane_reasons: Option<serde_json::Value>,
 }
 
 fn model(table: &'static str) -> impl Fn(garita_model::ModelError) -> StoreError {
@@ -192,10 +198,18 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+        let findings = self.findings_of(id).await?;
+        let lane_reasons: Option<String> =
+            sqlx::query_scalar("SELECT lane_reasons FROM consignments WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
         Ok(Some(ConsignmentDetail {
             consignment,
             decisions,
             seizures,
+            findings,
+            lane_reasons: lane_reasons.and_then(|text| serde_json::from_str(&text).ok()),
         }))
     }
 
@@ -244,6 +258,142 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Records a finding (from the analysis, or drawn by `created_by`).
+    ///
+    /// # Errors
+    /// `NotFound` when the consignment does not exist.
+    pub async fn insert_finding(
+        &self,
+        finding: &Finding,
+        created_by: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        self.require_consignment(finding.consignment_id).await?;
+        let [x, y, width, height] = finding.region.map(i64::from);
+        sqlx::query(
+            "INSERT INTO findings (id, consignment_id, x, y, width, height, kind, score, source, reason, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(finding.id.to_string())
+        .bind(finding.consignment_id.to_string())
+        .bind(x)
+        .bind(y)
+        .bind(width)
+        .bind(height)
+        .bind(&finding.kind)
+        .bind(finding.score)
+        .bind(finding.source.as_str())
+        .bind(&finding.reason)
+        .bind(created_by.map(|id| id.to_string()))
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The findings of a consignment, oldest first.
+    ///
+    /// # Errors
+    /// On database failure.
+    pub async fn findings_of(&self, consignment_id: Uuid) -> Result<Vec<Finding>> {
+        let rows = sqlx::query(
+            "SELECT id, x, y, width, height, kind, score, source, reason, rejected_by, rejection_reason FROM findings \
+             WHERE consignment_id = $1 ORDER BY created_at, id",
+        )
+        .bind(consignment_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let side = |column: &str| -> Result<u32> {
+                    Ok(u32::try_from(row.try_get::<i64, _>(column)?).unwrap_or(0))
+                };
+                Ok(Finding {
+                    id: parse_id("findings", &row.try_get::<String, _>("id")?)?,
+                    consignment_id,
+                    region: [side("x")?, side("y")?, side("width")?, side("height")?],
+                    kind: row.try_get("kind")?,
+                    score: row.try_get("score")?,
+                    source: parse_enum("findings", &row.try_get::<String, _>("source")?)?,
+                    reason: row.try_get("reason")?,
+                    rejected_by: row
+                        .try_get::<Option<String>, _>("rejected_by")?
+                        .map(|id| parse_id("findings", &id))
+                        .transpose()?,
+                    rejection_reason: row.try_get("rejection_reason")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks a finding rejected by an officer (it stays on record).
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such finding.
+    pub async fn reject_finding(
+        &self,
+        id: Uuid,
+        by: Uuid,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<Uuid> {
+        let consignment: Option<String> =
+            sqlx::query_scalar("SELECT consignment_id FROM findings WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        let consignment = consignment.ok_or(StoreError::NotFound { what: "finding" })?;
+        sqlx::query("UPDATE findings SET rejected_by = $1, rejected_at = $2, rejection_reason = $3 WHERE id = $4")
+            .bind(by.to_string())
+            .bind(ts(now))
+            .bind(reason)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        parse_id("findings", &consignment)
+    }
+
+    /// Sets the risk lane and the reasons it was chosen.
+    ///
+    /// # Errors
+    /// On database failure.
+    pub async fn set_lane(
+        &self,
+        consignment_id: Uuid,
+        lane: Lane,
+        reasons: &serde_json::Value,
+    ) -> Result<()> {
+        sqlx::query("UPDATE consignments SET lane = $1, lane_reasons = $2 WHERE id = $3")
+            .bind(lane.as_str())
+            .bind(reasons.to_string())
+            .bind(consignment_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A declarant's record: consignments declared before, and how many of those ended in a seizure.
+    ///
+    /// # Errors
+    /// On database failure.
+    pub async fn declarant_history(&self, declarant: &str) -> Result<(u32, u32)> {
+        let declarations: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM consignments WHERE declarant = $1")
+                .bind(declarant)
+                .fetch_one(&self.pool)
+                .await?;
+        let offences: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT c.id) FROM consignments c JOIN seizures s ON s.consignment_id = c.id WHERE c.declarant = $1",
+        )
+        .bind(declarant)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            u32::try_from(declarations).unwrap_or(u32::MAX),
+            u32::try_from(offences).unwrap_or(u32::MAX),
+        ))
     }
 
     /// Fails with `NotFound` unless the consignment exists.

@@ -94,6 +94,7 @@ impl Store {
                 "DELETE FROM manifest_lines WHERE consignment_id IN (SELECT id FROM consignments WHERE capture_id = $1)",
                 "DELETE FROM decisions WHERE consignment_id IN (SELECT id FROM consignments WHERE capture_id = $1)",
                 "DELETE FROM seizures WHERE consignment_id IN (SELECT id FROM consignments WHERE capture_id = $1)",
+                "DELETE FROM findings WHERE consignment_id IN (SELECT id FROM consignments WHERE capture_id = $1)",
                 "DELETE FROM consignments WHERE capture_id = $1",
                 "DELETE FROM capture_blobs WHERE capture_id = $1",
                 "DELETE FROM captures WHERE id = $1",

@@ -150,6 +150,20 @@ const MATRIX: &[(&str, &str, Access, u16, Option<&str>)] = &[
         201,
         None,
     ),
+    (
+        "post",
+        "/api/v1/consignments/{id}/findings",
+        Users(DECIDE),
+        201,
+        None,
+    ),
+    (
+        "post",
+        "/api/v1/findings/{id}/reject",
+        Users(DECIDE),
+        200,
+        None,
+    ),
     ("get", "/api/v1/audit", Users(&["auditor"]), 200, None),
     ("get", "/api/v1/records/{id}/proof", Users(ALL), 200, None),
     // No witness is configured, so an empty set of cosignatures is refused whoever sends it.
@@ -164,6 +178,7 @@ struct Fixtures {
     sample: Uuid,
     alert: Uuid,
     consignment: Uuid,
+    finding: Uuid,
     capture: Uuid,
     /// One spare device per caller of the revoke route, so each revokes an active device.
     spare_devices: Vec<Uuid>,
@@ -271,6 +286,22 @@ async fn fixtures(server: &Server) -> Fixtures {
     let receipt = server.new_consignment("fixture").await;
     let consignment = receipt["consignment_id"].as_str().unwrap().parse().unwrap();
     let capture: Uuid = receipt["capture_id"].as_str().unwrap().parse().unwrap();
+    let finding = garita_model::Finding {
+        id: Uuid::new_v4(),
+        consignment_id: consignment,
+        region: [10, 20, 30, 40],
+        kind: "unexpected_organic".into(),
+        score: 0.8,
+        source: garita_model::FindingSource::Algorithm,
+        reason: "fixture".into(),
+        rejected_by: None,
+        rejection_reason: None,
+    };
+    server
+        .store
+        .insert_finding(&finding, None, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     let mut spare_devices = Vec::new();
     for _ in principals() {
         let key = garita_model::DeviceKey::generate();
@@ -302,6 +333,7 @@ async fn fixtures(server: &Server) -> Fixtures {
         sample: samples[0].id,
         alert: alert.id,
         consignment,
+        finding: finding.id,
         capture,
         spare_devices,
     }
@@ -325,6 +357,7 @@ async fn request(
         p if p.starts_with("/api/v1/samples/") => fx.sample.to_string(),
         p if p.starts_with("/api/v1/alerts/") => fx.alert.to_string(),
         p if p.starts_with("/api/v1/consignments/") => fx.consignment.to_string(),
+        p if p.starts_with("/api/v1/findings/") => fx.finding.to_string(),
         p if p.starts_with("/api/v1/records/") => fx.capture.to_string(),
         _ => String::new(),
     };
@@ -375,6 +408,12 @@ async fn request(
         ("post", "/api/v1/consignments/{id}/seizures") => Some(json!({
             "substance": "cocaine", "quantity_kg": 12.5, "concealment": "false floor"
         })),
+        ("post", "/api/v1/consignments/{id}/findings") => Some(json!({
+            "region": [100, 50, 40, 60], "kind": "void", "reason": "cavity behind the front wall"
+        })),
+        ("post", "/api/v1/findings/{id}/reject") => {
+            Some(json!({ "reason": "pallet gap, not a cavity" }))
+        }
         ("post", "/api/v1/devices/{id}/revoke") => None,
         ("post", "/api/v1/ledger/cosignatures") => None,
         ("post", other) => panic!("no body for POST {other}"),
