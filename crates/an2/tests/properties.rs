@@ -128,3 +128,22 @@ proptest! {
         check(&bytes)?;
     }
 }
+
+/// Fuzz finding 1 (docs/fuzzing.md): a 1.003 spelled `02␟0` instead of `2␟00` is accepted, and must survive
+/// parse → write → parse unchanged. Inputs found by the `an2_roundtrip` target.
+#[test]
+fn non_canonical_cnt_round_trips() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/regressions");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let tx = Transaction::from_bytes(&bytes)
+            .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        let again = Transaction::from_bytes(&tx.to_bytes()).unwrap();
+        assert_eq!(again, tx, "{}", path.display());
+        check(&bytes).unwrap();
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}

@@ -31,7 +31,7 @@ fn main() -> Result<(), BoxError> {
     let mut args = std::env::args().skip(1);
     let data = PathBuf::from(
         args.next()
-            .unwrap_or_else(|| "/work/shared/data".to_owned()),
+            .unwrap_or_else(|| "../shared/data".to_owned()),
     );
     let out = PathBuf::from(args.next().unwrap_or_else(|| "seeds".to_owned()));
     let tiny_wsq = wsq_seeds(&data.join("wsq"), &out.join("wsq_decode"))?;
