@@ -762,14 +762,17 @@ async fn set_alert_status(
     result.map(Json)
 }
 
-/// `GET /api/v1/consignments`
+/// `GET /api/v1/consignments[?lane=red]`: the inspection queue, newest first
 async fn list_consignments(
     State(state): State<AppState>,
     auth: AuthUser,
     query: QueryMap,
 ) -> Result<Json<Paged<garita_model::Consignment>>, ApiError> {
     auth.require(CARGO_READ)?;
-    Ok(Json(state.store.list_consignments(query.page()?).await?))
+    let lane: Option<garita_model::Lane> = query.get("lane")?;
+    Ok(Json(
+        state.store.list_consignments(lane, query.page()?).await?,
+    ))
 }
 
 /// `GET /api/v1/consignments/{id}`

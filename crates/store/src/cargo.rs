@@ -124,14 +124,21 @@ impl Store {
             .collect()
     }
 
-    /// Lists consignments, newest first (manifest lines included).
+    /// Lists consignments, newest first (manifest lines included), optionally only those in one lane: the
+    /// inspection queue of that lane.
     ///
     /// # Errors
     /// On database failure.
-    pub async fn list_consignments(&self, page: Page) -> Result<Paged<Consignment>> {
+    pub async fn list_consignments(
+        &self,
+        lane: Option<Lane>,
+        page: Page,
+    ) -> Result<Paged<Consignment>> {
         let rows = sqlx::query(&format!(
-            "SELECT {CONSIGNMENT_COLUMNS} FROM consignments ORDER BY created_at DESC, id LIMIT $1 OFFSET $2"
+            "SELECT {CONSIGNMENT_COLUMNS} FROM consignments WHERE ($1 IS NULL OR lane = $1) \
+             ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
         ))
+        .bind(lane.map(Lane::as_str))
         .bind(page.sql_limit())
         .bind(page.sql_offset())
         .fetch_all(&self.pool)

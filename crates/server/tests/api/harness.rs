@@ -448,7 +448,7 @@ impl Server {
             limit: Page::MAX_LIMIT,
             offset: 0,
         };
-        let consignments = self.store.list_consignments(all).await.unwrap().items;
+        let consignments = self.store.list_consignments(None, all).await.unwrap().items;
         let mut decisions = 0;
         for consignment in &consignments {
             let detail = self
