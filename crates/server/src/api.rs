@@ -816,12 +816,7 @@ async fn add_decision(
             officer_id: auth.user.id,
             decided_at: state.now(),
         };
-        let bytes = serde_json::to_vec(&decision).map_err(|err| ApiError::internal(&err))?;
-        let time = ledger::unix(decision.decided_at);
-        let place = ledger::append_record(&state, &bytes, |commitment| {
-            Ok(garita_ledger::LedgerEntry::decision(time, commitment))
-        })
-        .await?;
+        let place = ledger::log_decision(&state, &decision, decision.decided_at).await?;
         state.store.insert_decision(&decision, &place).await?;
         Ok(decision)
     }
@@ -873,12 +868,7 @@ async fn add_seizure(
             officer_id: auth.user.id,
             recorded_at: state.now(),
         };
-        let bytes = serde_json::to_vec(&seizure).map_err(|err| ApiError::internal(&err))?;
-        let time = ledger::unix(seizure.recorded_at);
-        let place = ledger::append_record(&state, &bytes, |commitment| {
-            Ok(garita_ledger::LedgerEntry::decision(time, commitment))
-        })
-        .await?;
+        let place = ledger::log_decision(&state, &seizure, seizure.recorded_at).await?;
         state.store.insert_seizure(&seizure, &place).await?;
         Ok(seizure)
     }
@@ -953,13 +943,8 @@ async fn add_finding(
             rejected_by: None,
             rejection_reason: None,
         };
-        let bytes = serde_json::to_vec(&finding).map_err(|err| ApiError::internal(&err))?;
         let now = state.now();
-        let time = ledger::unix(now);
-        ledger::append_record(&state, &bytes, |commitment| {
-            Ok(garita_ledger::LedgerEntry::decision(time, commitment))
-        })
-        .await?;
+        ledger::log_decision(&state, &finding, now).await?;
         state
             .store
             .insert_finding(&finding, Some(auth.user.id), now)
@@ -996,19 +981,19 @@ async fn reject_finding(
     check_text("reason", &request.reason, 1000)?;
     let result = async {
         let now = state.now();
-        let change = serde_json::json!({ "finding_id": id, "rejected_by": auth.user.id, "reason": request.reason,
-                                         "at": garita_store::ts(now) });
-        let time = ledger::unix(now);
+        let change = serde_json::json!({ "finding_id": id, "rejected_by": auth.user.id,
+                                         "reason": request.reason, "at": garita_store::ts(now) });
         let consignment = state
             .store
             .reject_finding(id, auth.user.id, &request.reason, now)
             .await
             .map_err(ApiError::from)?;
-        ledger::append_record(&state, change.to_string().as_bytes(), |commitment| {
-            Ok(garita_ledger::LedgerEntry::decision(time, commitment))
-        })
-        .await?;
-        state.store.consignment(consignment).await?.ok_or_else(|| ApiError::not_found("consignment"))
+        ledger::log_decision(&state, &change, now).await?;
+        state
+            .store
+            .consignment(consignment)
+            .await?
+            .ok_or_else(|| ApiError::not_found("consignment"))
     }
     .await;
     audit(

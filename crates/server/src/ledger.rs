@@ -52,6 +52,20 @@ pub(crate) async fn append_record(
     })
 }
 
+/// Logs an officer's record (decision, seizure, finding, rejection) as a decision entry committing to its JSON.
+pub(crate) async fn log_decision(
+    state: &AppState,
+    record: &impl serde::Serialize,
+    at: OffsetDateTime,
+) -> Result<LedgerRef, ApiError> {
+    let bytes = serde_json::to_vec(record).map_err(|err| ApiError::internal(&err))?;
+    let time = unix(at);
+    append_record(state, &bytes, |commitment| {
+        Ok(LedgerEntry::decision(time, commitment))
+    })
+    .await
+}
+
 /// Writes an audit event: ledger entry first (durable), then the row that names its leaf.
 pub(crate) async fn record_audit(state: &AppState, mut event: AuditEvent) -> Result<(), ApiError> {
     let action = event.action.clone();
