@@ -562,3 +562,78 @@ fn every_wsq_image_inside_the_shared_transactions_decodes() {
         "expected the shared files' WSQ images (49), decoded {decoded}"
     );
 }
+
+fn shared_file(relative: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(relative);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipping: {} not found", path.display());
+        None
+    }
+}
+
+/// `garita wsq`, `garita finger` and `garita cargo` on real files, and their clear failures on bad ones.
+#[test]
+fn format_commands_work_on_real_files_and_refuse_bad_ones() {
+    let (Some(wsq), Some(tif), Some(tdr)) = (
+        shared_file("wsq/fp-1.wsq"),
+        shared_file("fingerprints/FVC2000_DB1_B/101_1.tif"),
+        shared_file("dicos-v03/V03_Data__DXwithTDR__tdr.dcs"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (wsq, tif, tdr) = (
+        wsq.to_str().unwrap(),
+        tif.to_str().unwrap(),
+        tdr.to_str().unwrap(),
+    );
+
+    ok(d, &["wsq", "decode", wsq, "fp.png"], "");
+    ok(
+        d,
+        &["wsq", "encode", "fp.png", "again.wsq", "--bitrate", "1.5"],
+        "",
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&ok(d, &["wsq", "info", "again.wsq", "--json"], "")).unwrap();
+    assert_eq!(
+        (
+            info["width"].as_u64(),
+            info["height"].as_u64(),
+            info["ppi"].as_u64()
+        ),
+        (Some(804), Some(752), Some(500))
+    );
+    std::fs::write(d.join("junk.wsq"), b"not a wsq file").unwrap();
+    fails(d, &["wsq", "decode", "junk.wsq", "x.png"], "", "junk.wsq");
+    fails(
+        d,
+        &["wsq", "encode", "fp.png", "x.wsq", "--bitrate=0"],
+        "",
+        "--bitrate",
+    );
+
+    let extracted = ok(d, &["finger", "extract", tif], "");
+    let minutiae: usize = extracted
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(minutiae > 0, "{extracted}");
+    fails(d, &["finger", "extract", "junk.wsq"], "", "junk.wsq");
+
+    let tdr_info: serde_json::Value =
+        serde_json::from_str(&ok(d, &["cargo", "dicos-info", tdr, "--json"], "")).unwrap();
+    assert_eq!(tdr_info["modality"], "TDR");
+    assert!(!tdr_info["threats"].as_array().unwrap().is_empty());
+    fails(d, &["cargo", "dicos-info", "junk.wsq"], "", "junk.wsq");
+}
