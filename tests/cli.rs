@@ -406,14 +406,7 @@ fn admin_commands_print_ids_and_reject_bad_input() {
 }
 
 fn ansi_nist_file() -> Option<PathBuf> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ansi-nist/type-4-slaps.an2");
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipping: {} is absent", path.display());
-        None
-    }
+    shared_file("ansi-nist/type-4-slaps.an2")
 }
 
 #[test]
