@@ -31,6 +31,9 @@ pub struct FileConfig {
     pub witnesses: Option<Vec<String>>,
     /// Retention rules, e.g. `[[retention]] rule = "biometrics-5y"  payload_types = ["encounter", "an2"]  days = 1825`.
     pub retention: Option<Vec<RetentionConfig>>,
+    /// Risk-lane rules (`[lanes]`: high_risk_origins, thresholds, random_rate, random_salt, ...); unknown keys are
+    /// an error so a typo cannot silently disable a rule.
+    pub lanes: Option<garita_nii::LaneRules>,
 }
 
 /// One `[[retention]]` table.

@@ -72,6 +72,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .flatten()
         .map(super::config::RetentionConfig::to_rule)
         .collect::<anyhow::Result<_>>()?;
+    if let Some(rules) = file.lanes {
+        config.lane_rules = rules;
+    }
     if let Some(name) = file.agency_name {
         config.agency_name = name;
     }

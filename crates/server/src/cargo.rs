@@ -6,7 +6,7 @@
 use crate::{ApiError, AppState};
 use garita_model::payload::ConsignmentCapture;
 use garita_model::{Finding, FindingSource, Lane};
-use garita_nii::{DeclarantHistory, LaneInputs, LaneRules, Manifest, ManifestItem};
+use garita_nii::{DeclarantHistory, LaneInputs, Manifest, ManifestItem};
 use uuid::Uuid;
 
 fn alpha2(code: &garita_model::CountryCode) -> String {
@@ -122,7 +122,7 @@ pub(crate) async fn on_consignment(
         measured_mass_kg: None,
         findings: nii_findings,
     };
-    let decision = garita_nii::assign_lane(&inputs, &LaneRules::default());
+    let decision = garita_nii::assign_lane(&inputs, &state.config.lane_rules);
     let lane = match decision.lane {
         garita_nii::Lane::Red => Lane::Red,
         garita_nii::Lane::Yellow => Lane::Yellow,

@@ -30,6 +30,8 @@ pub struct ServerConfig {
     pub integrate_every: Duration,
     /// Retention rules; none by default (nothing is purged until the agency configures its legal periods).
     pub retention: Vec<crate::retention::RetentionRule>,
+    /// Customs selectivity rules for risk lanes (risk origins, points, thresholds, random control rate and salt).
+    pub lane_rules: garita_nii::LaneRules,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +45,7 @@ impl Default for ServerConfig {
             witnesses: Vec::new(),
             integrate_every: Duration::from_millis(250),
             retention: Vec::new(),
+            lane_rules: garita_nii::LaneRules::default(),
         }
     }
 }

@@ -122,3 +122,38 @@ async fn a_scanned_consignment_gets_findings_and_a_lane() {
     assert!(detail["findings"].as_array().unwrap().is_empty());
     assert!(detail["lane"].is_string());
 }
+
+/// The agency's lane rules are configuration: here every declaration is drawn for random control.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_lane_rules_apply() {
+    let server = crate::harness::Server::start_configured(
+        |config| {
+            config.lane_rules.random_rate = 1.0;
+            config.lane_rules.random_lane = garita_nii::Lane::Red;
+            config.lane_rules.random_salt = "agency secret".into();
+        },
+        |state| state,
+    )
+    .await;
+    let plain = serde_json::to_vec(&crate::harness::consignment_payload("random")).unwrap();
+    let body = signed_capture(
+        &server.nii,
+        server.nii.next_seq(),
+        PayloadType::Consignment,
+        &plain,
+        &[],
+    );
+    let answer = server
+        .call(Method::POST, "/api/v1/captures", None, Some(body))
+        .await;
+    let path = format!(
+        "/api/v1/consignments/{}",
+        answer.body["consignment_id"].as_str().unwrap()
+    );
+    let detail = server
+        .call(Method::GET, &path, Some(&server.token("officer")), None)
+        .await
+        .body;
+    assert_eq!(detail["lane"], "red", "{detail}");
+    assert_eq!(detail["lane_reasons"]["random_selection"], true, "{detail}");
+}
