@@ -6,26 +6,7 @@ use garita_nii::{
     read_scan, simulate_with, tdr_for_findings, write_tdr,
 };
 
-/// Half the default resolution: pixels of four times the area collect four times the photons.
-fn small() -> SimConfig {
-    let d = SimConfig::default();
-    SimConfig {
-        columns: 1000,
-        rows: 500,
-        photons_high: 4.0 * d.photons_high,
-        photons_low: 4.0 * d.photons_low,
-        ..d
-    }
-}
-
-/// Analysis calibrated for [`small`].
-fn small_cfg() -> AnalysisConfig {
-    let d = AnalysisConfig::default();
-    AnalysisConfig {
-        open_beam_photons: (4.0 * d.open_beam_photons.0, 4.0 * d.open_beam_photons.1),
-        ..d
-    }
-}
+use crate::util::{small, small_cfg};
 
 #[test]
 fn findings_become_a_tdr_that_points_at_the_scan() {

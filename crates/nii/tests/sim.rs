@@ -1,31 +1,12 @@
 //! Simulator determinism and file output, and the analysis on a few small simulated scenes.
 
 use garita_nii::{
-    AnalysisConfig, AttenuationImage, ConcealmentKind, Energy, FindingKind, GroundTruth, Manifest,
-    SimConfig, analyze_image, dicos_info, finding_matches, generate_scene, pair_dual_energy,
-    read_json, read_scan, simulate_with,
+    AttenuationImage, ConcealmentKind, Energy, FindingKind, GroundTruth, Manifest, analyze_image,
+    dicos_info, finding_matches, generate_scene, pair_dual_energy, read_json, read_scan,
+    simulate_with,
 };
 
-/// Half the default resolution: pixels of four times the area collect four times the photons.
-fn small() -> SimConfig {
-    let d = SimConfig::default();
-    SimConfig {
-        columns: 1000,
-        rows: 500,
-        photons_high: 4.0 * d.photons_high,
-        photons_low: 4.0 * d.photons_low,
-        ..d
-    }
-}
-
-/// Analysis calibrated for [`small`].
-fn small_cfg() -> AnalysisConfig {
-    let d = AnalysisConfig::default();
-    AnalysisConfig {
-        open_beam_photons: (4.0 * d.open_beam_photons.0, 4.0 * d.open_beam_photons.1),
-        ..d
-    }
-}
+use crate::util::{small, small_cfg};
 
 #[test]
 fn same_seed_same_scene_other_seed_other_scene() {

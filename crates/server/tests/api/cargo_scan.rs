@@ -7,6 +7,30 @@ use garita_model::PayloadType;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+/// Declares a consignment with no scan; returns its detail as an officer sees it.
+async fn declare_without_scan(server: &Server, tag: &str) -> serde_json::Value {
+    let plain = serde_json::to_vec(&crate::harness::consignment_payload(tag)).unwrap();
+    let body = signed_capture(
+        &server.nii,
+        server.nii.next_seq(),
+        PayloadType::Consignment,
+        &plain,
+        &[],
+    );
+    let answer = server
+        .call(Method::POST, "/api/v1/captures", None, Some(body))
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    let path = format!(
+        "/api/v1/consignments/{}",
+        answer.body["consignment_id"].as_str().unwrap()
+    );
+    server
+        .call(Method::GET, &path, Some(&server.token("officer")), None)
+        .await
+        .body
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scanned_consignment_gets_findings_and_a_lane() {
     let dir = tempfile::tempdir().unwrap();
@@ -100,25 +124,7 @@ async fn a_scanned_consignment_gets_findings_and_a_lane() {
     assert!(marked["rejected_by"].is_string());
 
     // A declaration without a scan still gets a lane, from the declaration alone.
-    let plain = serde_json::to_vec(&crate::harness::consignment_payload("no scan")).unwrap();
-    let body = signed_capture(
-        &server.nii,
-        server.nii.next_seq(),
-        PayloadType::Consignment,
-        &plain,
-        &[],
-    );
-    let answer = server
-        .call(Method::POST, "/api/v1/captures", None, Some(body))
-        .await;
-    let path = format!(
-        "/api/v1/consignments/{}",
-        answer.body["consignment_id"].as_str().unwrap()
-    );
-    let detail = server
-        .call(Method::GET, &path, Some(&officer), None)
-        .await
-        .body;
+    let detail = declare_without_scan(&server, "no scan").await;
     assert!(detail["findings"].as_array().unwrap().is_empty());
     assert!(detail["lane"].is_string());
 }
@@ -135,25 +141,7 @@ async fn configured_lane_rules_apply() {
         |state| state,
     )
     .await;
-    let plain = serde_json::to_vec(&crate::harness::consignment_payload("random")).unwrap();
-    let body = signed_capture(
-        &server.nii,
-        server.nii.next_seq(),
-        PayloadType::Consignment,
-        &plain,
-        &[],
-    );
-    let answer = server
-        .call(Method::POST, "/api/v1/captures", None, Some(body))
-        .await;
-    let path = format!(
-        "/api/v1/consignments/{}",
-        answer.body["consignment_id"].as_str().unwrap()
-    );
-    let detail = server
-        .call(Method::GET, &path, Some(&server.token("officer")), None)
-        .await
-        .body;
+    let detail = declare_without_scan(&server, "random").await;
     assert_eq!(detail["lane"], "red", "{detail}");
     assert_eq!(detail["lane_reasons"]["random_selection"], true, "{detail}");
 }
