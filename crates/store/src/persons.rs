@@ -58,7 +58,7 @@ fn sample_from_row(row: &SqliteRow) -> Result<Sample> {
     })
 }
 
-fn watchlist_from_row(row: &SqliteRow) -> Result<WatchlistEntry> {
+pub(crate) fn watchlist_from_row(row: &SqliteRow) -> Result<WatchlistEntry> {
     Ok(WatchlistEntry {
         id: parse_id("watchlist", &row.try_get::<String, _>("id")?)?,
         subject_id: parse_id("watchlist", &row.try_get::<String, _>("subject_id")?)?,

@@ -72,16 +72,15 @@ impl Store {
         &self,
         subject_id: Uuid,
     ) -> Result<Vec<garita_model::WatchlistEntry>> {
-        let page = self
-            .list_watchlist(crate::Page {
-                limit: crate::Page::MAX_LIMIT,
-                offset: 0,
-            })
-            .await?;
-        Ok(page
-            .items
-            .into_iter()
-            .filter(|entry| entry.subject_id == subject_id)
-            .collect())
+        let rows = sqlx::query(
+            "SELECT id, subject_id, category, source_agency, reason, created_at FROM watchlist \
+             WHERE subject_id = $1 ORDER BY created_at DESC, id",
+        )
+        .bind(subject_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(crate::persons::watchlist_from_row)
+            .collect()
     }
 }
