@@ -24,6 +24,19 @@ pub trait Validate {
     fn validate(&self) -> Result<(), ModelError>;
 }
 
+/// The field a JSON error is about, from serde_path_to_error's path and serde's message: `body` for the whole
+/// document, and for a missing field its own path (serde reports it at the parent, naming it in the message).
+pub fn error_field(path: &str, message: &str) -> String {
+    let parent = (path != "." && path != "?").then_some(path);
+    match message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        Some(name) => parent.map_or(name.to_owned(), |parent| format!("{parent}.{name}")),
+        None => parent.unwrap_or("body").to_owned(),
+    }
+}
+
 /// Parses a JSON payload, reporting the path of the field that failed.
 ///
 /// # Errors
@@ -32,26 +45,8 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Mod
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        let reason = inner.to_string();
-        let parent = if path == "." || path == "?" {
-            None
-        } else {
-            Some(path)
-        };
-        // serde reports a missing field at its parent's path with the name in the message: name the field.
-        let missing = reason
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-            .map(|name| {
-                parent
-                    .as_ref()
-                    .map_or(name.to_owned(), |parent| format!("{parent}.{name}"))
-            });
-        ModelError::invalid(
-            missing.or(parent).unwrap_or_else(|| "body".to_owned()),
-            reason,
-        )
+        let reason = err.into_inner().to_string();
+        ModelError::invalid(error_field(&path, &reason), reason)
     })?;
     deserializer
         .end()

@@ -208,27 +208,11 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
                     format!("the body is not valid JSON: {inner}"),
                 ))
             } else {
-                let field = missing_field(&inner.to_string(), &path).unwrap_or(
-                    if path == "." || path == "?" {
-                        "body".to_owned()
-                    } else {
-                        path
-                    },
-                );
+                let field = garita_model::payload::error_field(&path, &inner.to_string());
                 Err(ApiError::invalid(field, inner.to_string()))
             }
         }
     }
-}
-
-/// serde reports a missing field at its parent's path with the name in the message; name the field itself.
-fn missing_field(message: &str, parent: &str) -> Option<String> {
-    let name = message.strip_prefix("missing field `")?.split('`').next()?;
-    Some(if parent == "." || parent == "?" {
-        name.to_owned()
-    } else {
-        format!("{parent}.{name}")
-    })
 }
 
 mod bytes_ext {
