@@ -33,6 +33,13 @@ pub enum Command {
         /// Shortlist kept by the pre-filter for full comparison
         #[arg(long, default_value_t = 200)]
         shortlist: usize,
+        /// Also time 10-finger probes against galleries of this many subjects (e.g. 100000,1000000; a million
+        /// subjects holds ten million templates and needs about 12 GB of memory)
+        #[arg(long, value_delimiter = ',')]
+        subjects: Vec<usize>,
+        /// Subjects compared in full per multi-finger probe
+        #[arg(long, default_value_t = 50)]
+        subject_shortlist: usize,
     },
     /// Cargo NII analysis time per 2000x1000 dual-energy image on one core, against the 0.5 s target and the
     /// 3.5 s/image published anchor.
@@ -110,6 +117,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             seeds,
             sizes,
             shortlist,
+            subjects,
+            subject_shortlist,
         } => {
             let mut paths: Vec<PathBuf> = std::fs::read_dir(&seeds)
                 .with_context(|| format!("reading {}", seeds.display()))?
@@ -140,6 +149,28 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 report.prefilter_per_s,
                 report.prefilter_per_s / 1e6
             );
+            if !subjects.is_empty() {
+                eprintln!("10-finger subject galleries of {subjects:?} subjects...");
+                let params = garita_finger::SubjectSearchParams {
+                    shortlist: subject_shortlist,
+                    threads: 2,
+                };
+                let report =
+                    garita_finger::run_subject_bench(&templates, &subjects, 10, 4000, params);
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                for g in &report.galleries {
+                    println!(
+                        "{} subjects ({} templates, {} B each): 10-finger probe {:.3} s on {} threads \
+                         (target 1 s: ratio {:.2}x)",
+                        g.subjects,
+                        g.templates,
+                        g.bytes_per_template,
+                        g.probe_s,
+                        g.threads,
+                        1.0 / g.probe_s.max(1e-9)
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Cargo { images } => {

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::gallery::{Gallery, SearchParams, Signature};
 use crate::mcc::{MccTemplate, compare};
+use crate::subjects::{SubjectGallery, SubjectSearchParams};
 use crate::template::{Template, wrap_angle};
 
 /// Timings for one gallery size.
@@ -240,4 +241,121 @@ fn build_parallel(templates: Vec<Template>, keep_cylinders: bool) -> Gallery<u32
         gallery.add_prepared(id, t, p, s);
     }
     gallery
+}
+
+/// Timings of multi-finger subject search for one gallery size ([`run_subject_bench`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct SubjectBench {
+    /// Subjects in the gallery.
+    pub subjects: usize,
+    /// Finger positions per subject (templates = subjects × fingers).
+    pub fingers: usize,
+    /// Templates in the gallery.
+    pub templates: usize,
+    /// Seconds to fill the gallery (entries copied from the prepared pool).
+    pub build_s: f64,
+    /// Mean wall time of one multi-finger probe (all fingers), seconds, on `threads` threads.
+    pub probe_s: f64,
+    /// Slowest probe, seconds.
+    pub probe_max_s: f64,
+    /// Threads used by a search.
+    pub threads: usize,
+    /// Subjects compared in full per probe.
+    pub shortlist: usize,
+    /// Approximate bytes per template held by the (compact) gallery.
+    pub bytes_per_template: usize,
+}
+
+/// Result of [`run_subject_bench`].
+#[derive(Clone, Debug, Serialize)]
+pub struct SubjectBenchReport {
+    /// Distinct grown templates the gallery entries are copied from.
+    pub pool: usize,
+    /// Seconds to prepare the pool (cylinders and signatures), all threads.
+    pub pool_s: f64,
+    /// Per gallery size.
+    pub galleries: Vec<SubjectBench>,
+}
+
+/// Times 10-finger searches of a [`SubjectGallery::compact`] holding `subjects` people with `fingers` templates
+/// each. Preparing cylinders for ten million templates would take hours, so entries are copies (signature and
+/// minutiae) of a pool of `pool` templates grown from the real seeds: every entry still has its own signature in
+/// the scanned array and its own minutiae, so scan and verification cost what they would on distinct prints.
+/// Like [`run_bench`], this measures time and memory, not accuracy.
+#[must_use]
+pub fn run_subject_bench(
+    seeds: &[Template],
+    subjects: &[usize],
+    fingers: usize,
+    pool: usize,
+    params: SubjectSearchParams,
+) -> SubjectBenchReport {
+    let n_seeds = seeds.len().max(1);
+    let fingers = fingers.clamp(1, 10);
+    let mut rng = Rng(0x5EED_F1E6_0000_0001);
+    let grown: Vec<Template> = (0..pool.max(1))
+        .map(|k| perturb(&seeds[k % n_seeds], &mut rng))
+        .collect();
+    let start = Instant::now();
+    let prepared = prepare_parallel(&grown);
+    let pool_s = start.elapsed().as_secs_f64();
+    let mut galleries = Vec::new();
+    for &n in subjects {
+        let start = Instant::now();
+        let mut gallery = SubjectGallery::compact();
+        for subject in 0..n as u64 {
+            for position in 1..=fingers as u8 {
+                let k = (rng.next_u64() % grown.len() as u64) as usize;
+                gallery.add_prepared(
+                    subject,
+                    position,
+                    grown[k].clone(),
+                    MccTemplate::from_points(Vec::new()),
+                    prepared[k],
+                );
+            }
+        }
+        let build_s = start.elapsed().as_secs_f64();
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let probe: Vec<(u8, Template)> = (1..=fingers as u8)
+                .map(|position| {
+                    let seed = &seeds[(rng.next_u64() % n_seeds as u64) as usize];
+                    (position, perturb(seed, &mut rng))
+                })
+                .collect();
+            let start = Instant::now();
+            std::hint::black_box(gallery.search(&probe, 10, params));
+            times.push(start.elapsed().as_secs_f64());
+        }
+        galleries.push(SubjectBench {
+            subjects: n,
+            fingers,
+            templates: gallery.len(),
+            build_s,
+            probe_s: times.iter().sum::<f64>() / times.len() as f64,
+            probe_max_s: times.iter().copied().fold(0.0, f64::max),
+            threads: params.threads,
+            shortlist: params.shortlist,
+            bytes_per_template: gallery.memory_per_template(),
+        });
+    }
+    SubjectBenchReport {
+        pool: grown.len(),
+        pool_s,
+        galleries,
+    }
+}
+
+/// Signatures of `templates`, computed on two threads.
+fn prepare_parallel(templates: &[Template]) -> Vec<Signature> {
+    let (first, second) = templates.split_at(templates.len() / 2);
+    let sign = |ts: &[Template]| ts.iter().map(Signature::new).collect::<Vec<_>>();
+    std::thread::scope(|scope| {
+        let a = scope.spawn(|| sign(first));
+        let b = sign(second);
+        let mut out = a.join().unwrap_or_default();
+        out.extend(b);
+        out
+    })
 }

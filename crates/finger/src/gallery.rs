@@ -326,12 +326,21 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
         if n == 0 {
             return Vec::new();
         }
+        let mut scores: Vec<(i64, u32)> = Vec::with_capacity(self.ids.len());
+        self.scan(probe, |idx, score| scores.push((score, idx as u32)));
+        let pivot = scores.len() - n;
+        scores.select_nth_unstable_by_key(pivot, |s| s.0);
+        scores[pivot..].iter().map(|s| s.1 as usize).collect()
+    }
+
+    /// The pre-filter's inner loop: calls `visit(index, score)` for every entry, in index order; higher scores
+    /// mean more bits shared with the probe.
+    pub(crate) fn scan(&self, probe: &Signature, mut visit: impl FnMut(usize, i64)) {
         // Bits shared beyond what two random signatures of these densities would share, over √(gallery bits):
         // plain cosine favours dense signatures; removing the chance overlap ranked mates better on every
         // shared set (docs/finger.md).
         let n_bits = (SIGNATURE_WORDS * 64) as i64;
         let probe_bits = i64::from(probe.count());
-        let mut scores: Vec<(i64, u32)> = Vec::with_capacity(self.ids.len());
         for (idx, ((sig, inv), bits)) in self
             .signatures
             .iter()
@@ -340,11 +349,27 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
             .enumerate()
         {
             let excess = i64::from(probe.common(sig)) * n_bits - probe_bits * i64::from(*bits);
-            scores.push((excess * i64::from(*inv), idx as u32));
+            visit(idx, excess * i64::from(*inv));
         }
-        let pivot = scores.len() - n;
-        scores.select_nth_unstable_by_key(pivot, |s| s.0);
-        scores[pivot..].iter().map(|s| s.1 as usize).collect()
+    }
+
+    /// The id stored at `index` (as visited by [`Self::scan`]).
+    pub(crate) fn id_at(&self, index: usize) -> Option<&Id> {
+        self.ids.get(index)
+    }
+
+    /// Full MCC score of the entry stored under `id` against a prepared probe.
+    pub(crate) fn compare_key(&self, id: &Id, probe: &MccTemplate) -> Option<f32> {
+        self.compare_at(*self.slots.get(id)?, probe)
+    }
+
+    /// Full MCC score of the entry at `index` against a prepared probe, rebuilding its cylinders when the
+    /// gallery is compact.
+    pub(crate) fn compare_at(&self, index: usize, probe: &MccTemplate) -> Option<f32> {
+        Some(match self.prepared.get(index)? {
+            Some(gallery) => crate::compare(probe, gallery),
+            None => crate::compare(probe, &MccTemplate::new(self.templates.get(index)?)),
+        })
     }
 
     /// Searches the gallery: pre-filter, then full MCC comparison of the shortlist; best `top_k` first.
@@ -364,13 +389,9 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
             .shortlist(&signature, n)
             .into_iter()
             .filter_map(|idx| {
-                let score = match self.prepared.get(idx)? {
-                    Some(gallery) => crate::compare(&prepared, gallery),
-                    None => crate::compare(&prepared, &MccTemplate::new(self.templates.get(idx)?)),
-                };
                 Some(Candidate {
                     id: self.ids.get(idx)?.clone(),
-                    score,
+                    score: self.compare_at(idx, &prepared)?,
                 })
             })
             .collect();

@@ -54,9 +54,12 @@ mod gallery;
 mod image_io;
 mod iso;
 mod mcc;
+mod subjects;
 mod template;
 
-pub use bench::{BenchReport, GalleryBench, run_bench};
+pub use bench::{
+    BenchReport, GalleryBench, SubjectBench, SubjectBenchReport, run_bench, run_subject_bench,
+};
 pub use calibration::{CALIBRATION, fmr_for_score, threshold_for_fmr};
 pub use error::FingerError;
 pub use eval::{EvalReport, Rates, eval_dir, rates};
@@ -72,5 +75,6 @@ pub use iso::{
     to_iso_19794_2,
 };
 pub use mcc::{MccTemplate, compare, compare_templates};
+pub use subjects::{SubjectCandidate, SubjectGallery, SubjectSearchParams, UNKNOWN_POSITION};
 pub use template::{MAX_TEMPLATE_MINUTIAE, TEMPLATE_MAGIC, TEMPLATE_VERSION};
 pub use template::{Minutia, MinutiaKind, Template, wrap_angle};

@@ -2,13 +2,14 @@
 //! templates of all earlier encounters; subjects found above the threshold raise alerts before the capture's
 //! response is sent.
 //!
-//! The gallery lives in memory (garita-finger's indexed [`Gallery`]) and is rebuilt from the stored templates at
+//! The gallery lives in memory (garita-finger's [`SubjectGallery`]: one partition per finger position, the
+//! pre-filter fused over the probe's fingers before the shortlist) and is rebuilt from the stored templates at
 //! start-up and after purges. Alert category: the candidate's watchlist category when listed, otherwise
 //! `prior-crossing` (the person was enrolled before). Each encounter creates its own subject, so the same person
 //! enrolled twice, even offline at two sites, becomes an alert, never a silent merge.
 
 use crate::{ApiError, AppState};
-use garita_finger::{Gallery, SearchParams, Template, fuse_fingers, threshold_for_fmr};
+use garita_finger::{SubjectGallery, SubjectSearchParams, Template, threshold_for_fmr};
 use garita_model::{Alert, Modality, SampleFormat, WatchlistCategory};
 use garita_store::TemplateRow;
 use std::sync::RwLock;
@@ -16,27 +17,19 @@ use uuid::Uuid;
 
 /// Decision threshold as a false match rate per comparison: 1 in 10,000 for a finger-level match.
 pub const ALERT_FMR: f64 = 1e-4;
-/// Candidates kept per probe finger.
+/// Subjects returned per search.
 const TOP_K: usize = 20;
 
-/// Who a gallery entry stands for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Entry {
-    /// Subject of the encounter the template came from.
-    pub subject_id: Uuid,
-    /// That encounter.
-    pub encounter_id: Uuid,
-}
-
-/// The in-memory gallery behind a lock: searches share it, enrollments and rebuilds take it briefly.
+/// The in-memory gallery of subjects' finger templates behind a lock: searches share it, enrollments and
+/// rebuilds take it briefly.
 pub struct Matcher {
-    gallery: RwLock<Gallery<Entry>>,
+    gallery: RwLock<SubjectGallery<Uuid>>,
 }
 
 impl Default for Matcher {
     fn default() -> Self {
         Matcher {
-            gallery: RwLock::new(Gallery::new()),
+            gallery: RwLock::new(SubjectGallery::new()),
         }
     }
 }
@@ -60,20 +53,14 @@ impl Matcher {
         let rows = store.all_templates().await?;
         let store = store.clone();
         let gallery = tokio::task::spawn_blocking(move || {
-            let mut gallery = Gallery::new();
+            let mut gallery = SubjectGallery::new();
             for row in rows {
                 match store
                     .blobs()
                     .get(&row.blob_sha256)
                     .map(|bytes| Template::from_bytes(&bytes))
                 {
-                    Ok(Ok(template)) => gallery.add(
-                        Entry {
-                            subject_id: row.subject_id,
-                            encounter_id: row.encounter_id,
-                        },
-                        template,
-                    ),
+                    Ok(Ok(template)) => gallery.add(row.subject_id, row.position, template),
                     _ => tracing::warn!(sample = %row.sample_id, "skipping an unreadable template"),
                 }
             }
@@ -132,50 +119,49 @@ pub(crate) async fn enroll_and_search(
     .await
     .map_err(|err| ApiError::internal(&err))?;
 
-    // Search every probe finger, then fuse per subject across the fingers of this encounter.
-    let per_finger = {
-        let gallery = state.matcher.gallery.read().map_err(|_| lock_error())?;
-        extracted
-            .iter()
-            .map(|(_, template)| {
-                gallery
-                    .search(template, TOP_K, SearchParams::default())
-                    .into_iter()
-                    .filter(|candidate| candidate.id.encounter_id != encounter_id)
-                    .map(|candidate| (candidate.id.subject_id, candidate.score))
-                    .collect::<Vec<_>>()
-            })
-            .collect::<Vec<_>>()
-    };
+    // One multi-finger search: the pre-filter is fused over the probe's fingers, the shortlisted subjects are
+    // compared in full on every finger.
+    let probe: Vec<(u8, Template)> = extracted
+        .iter()
+        .map(|(sample, template)| (sample.position.code(), template.clone()))
+        .collect();
+    let matcher = state.matcher.clone();
+    let candidates = tokio::task::spawn_blocking(move || {
+        matcher
+            .gallery
+            .read()
+            .map(|gallery| gallery.search(&probe, TOP_K, SubjectSearchParams::default()))
+            .map_err(|_| lock_error())
+    })
+    .await
+    .map_err(|err| ApiError::internal(&err))??;
     let finger_threshold = threshold_for_fmr(ALERT_FMR);
-    let best_finger = |subject: Uuid| {
-        per_finger
-            .iter()
-            .flat_map(|finger| finger.iter())
-            .filter(|(candidate, _)| *candidate == subject)
-            .map(|(_, score)| *score)
-            .fold(0.0f32, f32::max)
-    };
     let mut alerts = Vec::new();
-    for (subject, fused, fingers) in fuse_fingers(&per_finger) {
-        let best = best_finger(subject);
+    for candidate in candidates {
         // A subject is a hit when one finger clears the finger-level threshold; the fused score (mean over the
         // probe's fingers) ranks hits and is what the officer sees.
-        if best < finger_threshold {
+        let best = candidate.best_finger();
+        if candidate.subject == encounter.subject_id || best < finger_threshold {
             continue;
         }
+        let subject = candidate.subject;
         let category = state
             .store
             .watchlist_of_subject(subject)
             .await?
             .first()
             .map_or(WatchlistCategory::PriorCrossing, |entry| entry.category);
-        tracing::info!(%encounter_id, candidate = %subject, %category, fused, fingers, best, "1:N hit");
-        let score = f64::from(fused.max(best * fingers as f32 / per_finger.len().max(1) as f32));
+        tracing::info!(%encounter_id, %subject, %category, score = candidate.score, best, "1:N hit");
         alerts.push(
             state
                 .store
-                .insert_alert(encounter_id, subject, category, score, state.now())
+                .insert_alert(
+                    encounter_id,
+                    subject,
+                    category,
+                    f64::from(candidate.score),
+                    state.now(),
+                )
                 .await?,
         );
     }
@@ -201,14 +187,8 @@ pub(crate) async fn enroll_and_search(
             .await?;
     }
     let mut gallery = state.matcher.gallery.write().map_err(|_| lock_error())?;
-    for (_, template) in extracted {
-        gallery.add(
-            Entry {
-                subject_id: encounter.subject_id,
-                encounter_id,
-            },
-            template,
-        );
+    for (sample, template) in extracted {
+        gallery.add(encounter.subject_id, sample.position.code(), template);
     }
     Ok(alerts)
 }

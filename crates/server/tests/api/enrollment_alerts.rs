@@ -1,6 +1,7 @@
 //! 1:N on enrollment, end to end: a watchlisted person's second impression raises an alert of the watchlist's
 //! category in the capture response; an earlier enrollment of someone not listed raises prior-crossing; a
-//! different finger raises nothing against them. Real FVC2000 impressions, sent as WSQ like a terminal would.
+//! different finger raises nothing against them; every finger of a multi-finger encounter is searchable. Real
+//! FVC2000 impressions, sent as WSQ like a terminal would.
 
 use crate::harness::{Server, signed_capture};
 use garita_model::PayloadType;
@@ -28,17 +29,30 @@ fn fvc_as_wsq(name: &str) -> Option<Vec<u8>> {
 
 /// Enrolls one right-index (position 2) WSQ impression from the test terminal; returns the capture response.
 async fn enroll(server: &Server, wsq: &[u8]) -> Value {
+    enroll_fingers(server, &[(2, wsq)]).await
+}
+
+/// Enrolls `(position, WSQ)` fingers as one encounter; returns the capture response.
+async fn enroll_fingers(server: &Server, fingers: &[(u8, &[u8])]) -> Value {
+    let samples: Vec<Value> = fingers
+        .iter()
+        .enumerate()
+        .map(|(blob, (position, _))| {
+            json!({ "modality": "finger", "position": position, "format": "wsq", "blob": blob })
+        })
+        .collect();
     let payload = serde_json::to_vec(&json!({
         "subject": { "claimed_citizenship": "HND" },
-        "samples": [{ "modality": "finger", "position": 2, "format": "wsq", "blob": 0 }]
+        "samples": samples
     }))
     .unwrap();
+    let blobs: Vec<&[u8]> = fingers.iter().map(|(_, wsq)| *wsq).collect();
     let body = signed_capture(
         &server.bio,
         server.bio.next_seq(),
         PayloadType::Encounter,
         &payload,
-        &[wsq],
+        &blobs,
     );
     let answer = server
         .call(Method::POST, "/api/v1/captures", None, Some(body))
@@ -138,4 +152,36 @@ async fn second_impression_of_a_listed_person_raises_the_listed_category() {
         )
         .await;
     assert!(queue.body["items"].as_array().unwrap().len() >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_finger_of_a_multi_finger_encounter_is_searchable() {
+    let (Some(a1), Some(a2), Some(b1), Some(b2)) = (
+        fvc_as_wsq("104_1.tif"),
+        fvc_as_wsq("104_3.tif"),
+        fvc_as_wsq("105_1.tif"),
+        fvc_as_wsq("105_3.tif"),
+    ) else {
+        return;
+    };
+    let server = Server::start_full(1024 * 1024, |state| state).await;
+    // One person, two fingers in one encounter: right index (2) and left thumb (6).
+    let first = enroll_fingers(&server, &[(2, &a1), (6, &b1)]).await;
+    let person = subject_of(&server, &first).await;
+    // Each finger alone, presented again at its own position, finds that person.
+    for (position, wsq) in [(2u8, &a2), (6u8, &b2)] {
+        let again = enroll_fingers(&server, &[(position, wsq)]).await;
+        assert!(
+            alerted_subjects(&again).contains(&(person.clone(), "prior-crossing".to_owned())),
+            "finger at position {position} was not searched: {again}"
+        );
+    }
+    // The right-index print presented as a left thumb is compared only with left thumbs: no alert from it.
+    let misplaced = enroll_fingers(&server, &[(6, &a2)]).await;
+    assert!(
+        !alerted_subjects(&misplaced)
+            .iter()
+            .any(|(subject, _)| *subject == person),
+        "a print matched across finger positions: {misplaced}"
+    );
 }
