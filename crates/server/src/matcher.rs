@@ -74,6 +74,36 @@ impl Matcher {
     }
 }
 
+/// Searches the fingers of one person (`(NIST position, template)`, position 0 when unknown) against the
+/// gallery in one multi-finger search, leaving out `skip_subject`: the subjects that are hits, with their fused
+/// scores, best first. A subject is a hit when one finger clears the finger-level threshold ([`ALERT_FMR`]); the
+/// fused score (mean over the probe's fingers) ranks hits and is what the officer sees.
+///
+/// # Errors
+/// When the gallery lock is poisoned or the search task fails.
+pub(crate) async fn search_templates(
+    state: &AppState,
+    probe: Vec<(u8, Template)>,
+    skip_subject: Option<Uuid>,
+) -> Result<Vec<(Uuid, f64)>, ApiError> {
+    let matcher = state.matcher.clone();
+    let candidates = tokio::task::spawn_blocking(move || {
+        matcher
+            .gallery
+            .read()
+            .map(|gallery| gallery.search(&probe, TOP_K, SubjectSearchParams::default()))
+            .map_err(|_| lock_error())
+    })
+    .await
+    .map_err(|err| ApiError::internal(&err))??;
+    let finger_threshold = threshold_for_fmr(ALERT_FMR);
+    Ok(candidates
+        .into_iter()
+        .filter(|c| Some(c.subject) != skip_subject && c.best_finger() >= finger_threshold)
+        .map(|c| (c.subject, f64::from(c.score)))
+        .collect())
+}
+
 /// Extracts templates from the encounter's finger samples, searches them against the gallery, raises alerts,
 /// then adds the new templates to the gallery. Images that cannot be read are logged and skipped: the capture
 /// itself is already accepted.
@@ -119,49 +149,23 @@ pub(crate) async fn enroll_and_search(
     .await
     .map_err(|err| ApiError::internal(&err))?;
 
-    // One multi-finger search: the pre-filter is fused over the probe's fingers, the shortlisted subjects are
-    // compared in full on every finger.
     let probe: Vec<(u8, Template)> = extracted
         .iter()
         .map(|(sample, template)| (sample.position.code(), template.clone()))
         .collect();
-    let matcher = state.matcher.clone();
-    let candidates = tokio::task::spawn_blocking(move || {
-        matcher
-            .gallery
-            .read()
-            .map(|gallery| gallery.search(&probe, TOP_K, SubjectSearchParams::default()))
-            .map_err(|_| lock_error())
-    })
-    .await
-    .map_err(|err| ApiError::internal(&err))??;
-    let finger_threshold = threshold_for_fmr(ALERT_FMR);
     let mut alerts = Vec::new();
-    for candidate in candidates {
-        // A subject is a hit when one finger clears the finger-level threshold; the fused score (mean over the
-        // probe's fingers) ranks hits and is what the officer sees.
-        let best = candidate.best_finger();
-        if candidate.subject == encounter.subject_id || best < finger_threshold {
-            continue;
-        }
-        let subject = candidate.subject;
+    for (subject, score) in search_templates(state, probe, Some(encounter.subject_id)).await? {
         let category = state
             .store
             .watchlist_of_subject(subject)
             .await?
             .first()
             .map_or(WatchlistCategory::PriorCrossing, |entry| entry.category);
-        tracing::info!(%encounter_id, %subject, %category, score = candidate.score, best, "1:N hit");
+        tracing::info!(%encounter_id, %subject, %category, score, "1:N hit");
         alerts.push(
             state
                 .store
-                .insert_alert(
-                    encounter_id,
-                    subject,
-                    category,
-                    f64::from(candidate.score),
-                    state.now(),
-                )
+                .insert_alert(encounter_id, subject, category, score, state.now())
                 .await?,
         );
     }
