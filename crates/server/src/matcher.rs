@@ -87,6 +87,53 @@ impl Matcher {
     }
 }
 
+/// Searches probe fingers (of one person) against the gallery, leaving out templates of `skip_encounter`, and
+/// fuses per subject across the fingers: the subjects found above the threshold with their scores.
+///
+/// # Errors
+/// When the gallery lock is poisoned.
+pub(crate) fn search_templates(
+    state: &AppState,
+    templates: &[&Template],
+    skip_encounter: Option<Uuid>,
+) -> Result<Vec<(Uuid, f64)>, ApiError> {
+    let per_finger = {
+        let gallery = state.matcher.gallery.read().map_err(|_| lock_error())?;
+        templates
+            .iter()
+            .map(|template| {
+                gallery
+                    .search(template, TOP_K, SearchParams::default())
+                    .into_iter()
+                    .filter(|candidate| Some(candidate.id.encounter_id) != skip_encounter)
+                    .map(|candidate| (candidate.id.subject_id, candidate.score))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let finger_threshold = threshold_for_fmr(ALERT_FMR);
+    let best_finger = |subject: Uuid| {
+        per_finger
+            .iter()
+            .flat_map(|finger| finger.iter())
+            .filter(|(candidate, _)| *candidate == subject)
+            .map(|(_, score)| *score)
+            .fold(0.0f32, f32::max)
+    };
+    let mut hits = Vec::new();
+    for (subject, fused, fingers) in fuse_fingers(&per_finger) {
+        let best = best_finger(subject);
+        // A subject is a hit when one finger clears the finger-level threshold; the fused score (mean over the
+        // probe's fingers) ranks hits and is what the officer sees.
+        if best < finger_threshold {
+            continue;
+        }
+        let score = f64::from(fused.max(best * fingers as f32 / per_finger.len().max(1) as f32));
+        hits.push((subject, score));
+    }
+    Ok(hits)
+}
+
 /// Extracts templates from the encounter's finger samples, searches them against the gallery, raises alerts,
 /// then adds the new templates to the gallery. Images that cannot be read are logged and skipped: the capture
 /// itself is already accepted.
@@ -132,46 +179,16 @@ pub(crate) async fn enroll_and_search(
     .await
     .map_err(|err| ApiError::internal(&err))?;
 
-    // Search every probe finger, then fuse per subject across the fingers of this encounter.
-    let per_finger = {
-        let gallery = state.matcher.gallery.read().map_err(|_| lock_error())?;
-        extracted
-            .iter()
-            .map(|(_, template)| {
-                gallery
-                    .search(template, TOP_K, SearchParams::default())
-                    .into_iter()
-                    .filter(|candidate| candidate.id.encounter_id != encounter_id)
-                    .map(|candidate| (candidate.id.subject_id, candidate.score))
-                    .collect::<Vec<_>>()
-            })
-            .collect::<Vec<_>>()
-    };
-    let finger_threshold = threshold_for_fmr(ALERT_FMR);
-    let best_finger = |subject: Uuid| {
-        per_finger
-            .iter()
-            .flat_map(|finger| finger.iter())
-            .filter(|(candidate, _)| *candidate == subject)
-            .map(|(_, score)| *score)
-            .fold(0.0f32, f32::max)
-    };
+    let templates: Vec<&Template> = extracted.iter().map(|(_, template)| template).collect();
     let mut alerts = Vec::new();
-    for (subject, fused, fingers) in fuse_fingers(&per_finger) {
-        let best = best_finger(subject);
-        // A subject is a hit when one finger clears the finger-level threshold; the fused score (mean over the
-        // probe's fingers) ranks hits and is what the officer sees.
-        if best < finger_threshold {
-            continue;
-        }
+    for (subject, score) in search_templates(state, &templates, Some(encounter_id))? {
         let category = state
             .store
             .watchlist_of_subject(subject)
             .await?
             .first()
             .map_or(WatchlistCategory::PriorCrossing, |entry| entry.category);
-        tracing::info!(%encounter_id, candidate = %subject, %category, fused, fingers, best, "1:N hit");
-        let score = f64::from(fused.max(best * fingers as f32 / per_finger.len().max(1) as f32));
+        tracing::info!(%encounter_id, candidate = %subject, %category, score, "1:N hit");
         alerts.push(
             state
                 .store
