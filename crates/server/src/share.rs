@@ -245,14 +245,14 @@ async fn create_export(
     Id(id): Id,
     request: Request,
 ) -> Result<Response, ApiError> {
-    auth.require(SHARE_EXPORT)?;
     let bytes = read_body(request, &state).await?;
-    let body: ExportRequest = if bytes.is_empty() {
-        ExportRequest { since: None }
-    } else {
-        crate::extract::parse_json(&bytes)?
-    };
     let result = async {
+        auth.require(SHARE_EXPORT)?;
+        let body: ExportRequest = if bytes.is_empty() {
+            ExportRequest { since: None }
+        } else {
+            crate::extract::parse_json(&bytes)?
+        };
         let agreement = agreement_of(&state, id).await?;
         let since = Since::parse(body.since.as_deref(), &agreement)?;
         make_export(&state, &agreement, since, Some(auth.user.id), false).await
@@ -762,8 +762,8 @@ async fn get_bundle(
     auth: AuthUser,
     Id(id): Id,
 ) -> Result<Response, ApiError> {
-    auth.require(SHARE_EXPORT)?;
     let result = async {
+        auth.require(SHARE_EXPORT)?;
         let export = state
             .store
             .export(id)
@@ -859,9 +859,11 @@ async fn import_bundle(
     auth: AuthUser,
     request: Request,
 ) -> Result<(StatusCode, Json<ImportOutcome>), ApiError> {
-    auth.require(SHARE_IMPORT)?;
     let bytes = read_body(request, &state).await?;
-    let result = import_verified(&state, &bytes).await;
+    let result = match auth.require(SHARE_IMPORT) {
+        Ok(()) => import_verified(&state, &bytes).await,
+        Err(err) => Err(err),
+    };
     let object = result
         .as_ref()
         .ok()
