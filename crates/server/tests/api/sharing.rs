@@ -411,7 +411,13 @@ async fn two_agencies_share_search_answer_and_cosign() {
     let next = pull(1).await.unwrap();
     assert_eq!(next.status(), StatusCode::OK);
     assert_eq!(next.headers()["garita-sequence"], "2");
+    let next_id = next.headers()["garita-bundle-id"].clone();
     let next_bundle = next.bytes().await.unwrap().to_vec();
+    // B crashed before importing it: the same cursor gets the same bundle again, nothing is lost or made twice.
+    let again = pull(1).await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["garita-bundle-id"], next_id);
+    assert_eq!(again.bytes().await.unwrap().to_vec(), next_bundle);
     let imported = post_bytes(
         &b,
         "/api/v1/share/imports",
