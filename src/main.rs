@@ -46,6 +46,9 @@ enum Command {
     /// Cargo NII: DICOS files, the dual-energy simulator, anomaly analysis and its evaluation.
     #[command(subcommand)]
     Cargo(cmd::cargo::Command),
+    /// Share with partner agencies under agreements: export, import, follow a live feed.
+    #[command(subcommand)]
+    Share(cmd::share::Command),
     /// Benchmarks, each reported against a reference run in the same process.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Wsq(command) => cmd::wsq::run(command),
         Command::Finger(command) => cmd::finger::run(command),
         Command::Cargo(command) => cmd::cargo::run(command),
+        Command::Share(command) => cmd::share::run(command),
         Command::Bench(command) => cmd::bench::run(command),
     };
     match result {

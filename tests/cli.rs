@@ -62,7 +62,7 @@ fn uuid_line(text: &str) -> uuid::Uuid {
 fn help_lists_the_subcommands() {
     let dir = tempfile::tempdir().unwrap();
     let help = ok(dir.path(), &["--help"], "");
-    for command in ["serve", "admin", "device", "an2"] {
+    for command in ["serve", "admin", "device", "an2", "share"] {
         assert!(
             help.lines()
                 .any(|line| line.trim_start().starts_with(command)),
@@ -87,6 +87,13 @@ fn help_lists_the_subcommands() {
         assert!(
             device.contains(command),
             "device --help lacks {command}:\n{device}"
+        );
+    }
+    let share = ok(dir.path(), &["share", "--help"], "");
+    for command in ["identity", "agreement", "export", "import", "follow"] {
+        assert!(
+            share.contains(command),
+            "share --help lacks {command}:\n{share}"
         );
     }
     fails(dir.path(), &["no-such-command"], "", "no-such-command");

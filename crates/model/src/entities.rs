@@ -151,6 +151,8 @@ text_enum!(
         SpecialInterest = "special-interest",
         /// Wanted by a judicial authority.
         Wanted = "wanted",
+        /// Removed (deported) before.
+        PriorRemoval = "prior-removal",
         /// Anything else, explained in the entry's reason.
         Other = "other",
     }

@@ -53,6 +53,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/admin/purge", post(run_purge))
         .route("/records/{id}/proof", get(ledger::record_proof))
         .route("/ledger/cosignatures", post(ledger::add_cosignatures))
+        .merge(crate::share::router())
 }
 
 /// Records who did what to which object, and how it ended. If the audit row cannot be written the request

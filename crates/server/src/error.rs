@@ -118,6 +118,31 @@ impl From<ModelError> for ApiError {
     }
 }
 
+impl From<garita_share::ShareError> for ApiError {
+    fn from(err: garita_share::ShareError) -> Self {
+        use garita_share::ShareError as E;
+        let message = err.to_string();
+        let (status, code) = match &err {
+            E::Agreement { field, .. } => {
+                return ApiError::invalid(field.clone(), message);
+            }
+            E::Key { what, .. } => return ApiError::invalid(format!("partner.{what}"), message),
+            E::Foreign { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "foreign-bundle"),
+            E::Decrypt => (StatusCode::UNPROCESSABLE_ENTITY, "tampered-bundle"),
+            E::Signature => (StatusCode::UNPROCESSABLE_ENTITY, "bad-bundle-signature"),
+            E::UnknownSender { .. } => (StatusCode::FORBIDDEN, "unknown-partner"),
+            E::Replayed { .. } => (StatusCode::CONFLICT, "replayed-bundle"),
+            E::Gap { .. } => (StatusCode::CONFLICT, "bundle-gap"),
+            E::Checkpoint { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "inconsistent-checkpoint"),
+            E::Proof { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "bad-proof"),
+            E::NotAllowed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "not-allowed-by-agreement"),
+            E::Message { .. } => (StatusCode::FORBIDDEN, "bad-partner-signature"),
+            _ => (StatusCode::UNPROCESSABLE_ENTITY, "bad-bundle"),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {

@@ -5,7 +5,7 @@ use crate::{ApiError, AppState};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use bytes_ext::read_body;
+pub(crate) use bytes_ext::read_body;
 use garita_model::{Role, User};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;

@@ -18,6 +18,7 @@ pub mod matcher;
 pub mod openapi;
 pub mod policy;
 pub mod retention;
+pub mod share;
 mod state;
 
 pub use auth::{hash_password, verify_password};

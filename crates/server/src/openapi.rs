@@ -166,6 +166,84 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/api/v1/share/identity",
+        "any",
+        "Our public sharing keys and log verifier key (docs/sharing.md)",
+    ),
+    (
+        "get",
+        "/api/v1/share/agreements",
+        "admin, auditor, supervisor",
+        "List sharing agreements",
+    ),
+    (
+        "post",
+        "/api/v1/share/agreements",
+        "admin",
+        "Record a sharing agreement (ledger first)",
+    ),
+    (
+        "post",
+        "/api/v1/share/agreements/{id}/exports",
+        "supervisor",
+        "Export the next signed, encrypted bundle under an outgoing agreement (audited)",
+    ),
+    (
+        "get",
+        "/api/v1/share/exports",
+        "admin, auditor, supervisor",
+        "What was shared when: exports with checkpoint, record count and cosigners",
+    ),
+    (
+        "get",
+        "/api/v1/share/exports/{id}/bundle",
+        "supervisor",
+        "An exported bundle as sent (audited)",
+    ),
+    (
+        "post",
+        "/api/v1/share/exports/{id}/cosignatures",
+        "partner signature",
+        "The partner's cosignature/v1 of an exported checkpoint",
+    ),
+    (
+        "get",
+        "/api/v1/share/cosignatures",
+        "admin, auditor, supervisor",
+        "Partners' cosignatures of exported checkpoints",
+    ),
+    (
+        "get",
+        "/api/v1/share/imports",
+        "admin, auditor, supervisor",
+        "Bundles imported from partners, with provenance",
+    ),
+    (
+        "post",
+        "/api/v1/share/imports",
+        "supervisor, analyst",
+        "Import a partner's bundle: verify everything, store, cosign, search 1:N (audited)",
+    ),
+    (
+        "get",
+        "/api/v1/share/answers",
+        "admin, auditor, supervisor",
+        "Hit answers sent to and received from partners",
+    ),
+    (
+        "post",
+        "/api/v1/share/answers",
+        "partner signature",
+        "A partner's signed hit answer; becomes an alert on the shared encounter",
+    ),
+    (
+        "get",
+        "/api/v1/share/feed/{id}",
+        "partner signature",
+        "Pull feed: the bundle after ?after=N, or 204 when nothing is new",
+    ),
+    (
+        "get",
         "/log/{path}",
         "none",
         "C2SP tlog-tiles: checkpoint, tile/<L>/<N>, tile/entries/<N>",
@@ -184,7 +262,10 @@ pub fn document() -> Value {
                 "200": { "description": "OK" }
             }
         });
-        if !matches!(*roles, "none" | "device signature" | "witness signature") {
+        if !matches!(
+            *roles,
+            "none" | "device signature" | "witness signature" | "partner signature"
+        ) {
             operation["security"] = json!([{ "bearer": [] }]);
         }
         if path.contains("{id}") {

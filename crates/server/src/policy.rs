@@ -22,5 +22,11 @@ pub const CARGO_DECIDE: &[Role] = &[Officer, Supervisor];
 pub const ADMIN: &[Role] = &[Admin];
 /// List devices and their status.
 pub const DEVICE_READ: &[Role] = &[Admin, Auditor, Supervisor];
+/// List sharing agreements, exports, imports, cosignatures and answers (no personal data).
+pub const SHARE_READ: &[Role] = &[Admin, Auditor, Supervisor];
+/// Export bundles to partners (the bundle is encrypted to the partner: the caller cannot read it).
+pub const SHARE_EXPORT: &[Role] = &[Supervisor];
+/// Import partners' bundles (the answer shows the imported personal data).
+pub const SHARE_IMPORT: &[Role] = &[Supervisor, Analyst];
 /// Read the audit trail.
 pub const AUDIT_READ: &[Role] = &[Auditor];

@@ -64,6 +64,8 @@ pub struct AppState {
     pub matcher: Arc<crate::matcher::Matcher>,
     /// Settings.
     pub config: Arc<ServerConfig>,
+    /// The agency's sharing keys (`DATA/share.key`): signs bundles, answers and cosignatures; decrypts imports.
+    pub sharing: Arc<garita_share::SharingKey>,
     clock: Clock,
     // Publishes checkpoints in the background; stops (after a final integration) when the last state is dropped.
     _integrator: Arc<Integrator>,
@@ -84,12 +86,15 @@ impl AppState {
         log.set_witnesses(&config.witnesses)
             .map_err(|err| ApiError::internal(&err))?;
         let ledger = Arc::new(log);
+        let sharing = crate::share::load_or_create_sharing_key(&store.data_dir().join("share.key"))
+            .map_err(|err| ApiError::internal(&err))?;
         let integrator = Integrator::spawn(Arc::clone(&ledger), config.integrate_every);
         Ok(AppState {
             store,
             ledger,
             matcher: Arc::new(crate::matcher::Matcher::default()),
             config: Arc::new(config),
+            sharing: Arc::new(sharing),
             clock: Arc::new(OffsetDateTime::now_utc),
             _integrator: Arc::new(integrator),
         })

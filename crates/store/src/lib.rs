@@ -21,6 +21,7 @@ mod people;
 mod persons;
 mod registry;
 mod retention;
+mod share;
 mod templates;
 
 pub use audit::{AuditEvent, AuditFilter};
@@ -30,6 +31,10 @@ pub use cargo::ConsignmentDetail;
 pub use error::StoreError;
 pub use people::UserRecord;
 pub use retention::ExpiredCapture;
+pub use share::{
+    AgreementRecord, AnswerRecord, CosignatureRecord, ExportSummary, ExportedRecord, ImportSummary,
+    ImportedRecordRow,
+};
 pub use templates::TemplateRow;
 
 use sqlx::SqlitePool;

@@ -19,14 +19,17 @@ enum Access {
     Device,
     /// Authenticated by witness cosignatures; bearer tokens are ignored.
     Witness,
+    /// Authenticated by a partner agency's sharing-key signature; bearer tokens are ignored.
+    Partner,
 }
 
-use Access::{Device, Public, Users, Witness};
+use Access::{Device, Partner, Public, Users, Witness};
 
 const ALL: &[&str] = &["officer", "supervisor", "analyst", "auditor", "admin"];
 const ADMIN: &[&str] = &["admin"];
 const PERSONAL: &[&str] = &["officer", "supervisor", "analyst"];
 const DECIDE: &[&str] = &["officer", "supervisor"];
+const SHARE_READ: &[&str] = &["admin", "auditor", "supervisor"];
 
 /// (method, path as in ROUTES, who, status for an allowed caller, audit action for personal data).
 const MATRIX: &[(&str, &str, Access, u16, Option<&str>)] = &[
@@ -168,6 +171,57 @@ const MATRIX: &[(&str, &str, Access, u16, Option<&str>)] = &[
     ("get", "/api/v1/records/{id}/proof", Users(ALL), 200, None),
     // No witness is configured, so an empty set of cosignatures is refused whoever sends it.
     ("post", "/api/v1/ledger/cosignatures", Witness, 403, None),
+    ("get", "/api/v1/share/identity", Users(ALL), 200, None),
+    (
+        "get",
+        "/api/v1/share/agreements",
+        Users(SHARE_READ),
+        200,
+        None,
+    ),
+    ("post", "/api/v1/share/agreements", Users(ADMIN), 201, None),
+    (
+        "post",
+        "/api/v1/share/agreements/{id}/exports",
+        Users(&["supervisor"]),
+        200,
+        Some("share.export"),
+    ),
+    ("get", "/api/v1/share/exports", Users(SHARE_READ), 200, None),
+    (
+        "get",
+        "/api/v1/share/exports/{id}/bundle",
+        Users(&["supervisor"]),
+        200,
+        Some("share.bundle.read"),
+    ),
+    // Nothing signed by the partner is sent, so it is refused whoever sends it.
+    (
+        "post",
+        "/api/v1/share/exports/{id}/cosignatures",
+        Partner,
+        403,
+        None,
+    ),
+    (
+        "get",
+        "/api/v1/share/cosignatures",
+        Users(SHARE_READ),
+        200,
+        None,
+    ),
+    ("get", "/api/v1/share/imports", Users(SHARE_READ), 200, None),
+    // A bundle needs a second agency (tests/api/sharing.rs); here the body is not one: 422 for allowed roles.
+    (
+        "post",
+        "/api/v1/share/imports",
+        Users(&["supervisor", "analyst"]),
+        422,
+        None,
+    ),
+    ("get", "/api/v1/share/answers", Users(SHARE_READ), 200, None),
+    ("post", "/api/v1/share/answers", Partner, 403, None),
+    ("get", "/api/v1/share/feed/{id}", Partner, 401, None),
     ("get", "/log/{path}", Public, 200, None),
 ];
 
@@ -180,6 +234,9 @@ struct Fixtures {
     consignment: Uuid,
     finding: Uuid,
     capture: Uuid,
+    /// An outgoing sharing agreement and one export under it.
+    agreement: Uuid,
+    export: Uuid,
     /// One spare device per caller of the revoke route, so each revokes an active device.
     spare_devices: Vec<Uuid>,
 }
@@ -228,6 +285,7 @@ async fn the_route_table_is_the_router_and_the_openapi_document() {
             Public => "none".to_owned(),
             Device => "device signature".to_owned(),
             Witness => "witness signature".to_owned(),
+            Partner => "partner signature".to_owned(),
             Users(allowed) if allowed == ALL => "any".to_owned(),
             Users(allowed) => {
                 let listed: BTreeSet<&str> = roles.split(", ").collect();
@@ -327,7 +385,34 @@ async fn fixtures(server: &Server) -> Fixtures {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert!(published, "the capture was never integrated into the log");
+    let agreement = Uuid::new_v4();
+    let created = server
+        .call(
+            Method::POST,
+            "/api/v1/share/agreements",
+            Some(&server.token("admin")),
+            Some(share_agreement(agreement)),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    let exported = server
+        .raw(
+            Method::POST,
+            &format!("/api/v1/share/agreements/{agreement}/exports"),
+            Some(&server.token("supervisor")),
+            Some("application/json"),
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(exported.status, StatusCode::OK, "{exported:?}");
+    let export = exported.headers["garita-bundle-id"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     Fixtures {
+        agreement,
+        export,
         subject: stored.subject_id,
         encounter,
         sample: samples[0].id,
@@ -337,6 +422,21 @@ async fn fixtures(server: &Server) -> Fixtures {
         capture,
         spare_devices,
     }
+}
+
+/// A valid outgoing agreement to a partner whose keys are made up.
+fn share_agreement(id: Uuid) -> Value {
+    let partner = garita_share::SharingKey::from_seed(&[7; 32]);
+    let now = time::OffsetDateTime::now_utc();
+    json!({
+        "id": id,
+        "direction": "outgoing",
+        "partner": { "name": "partner", "sign_key": partner.sign_key_b64(), "encrypt_key": partner.encrypt_key_b64() },
+        "kinds": [{ "kind": "encounter", "fields": ["captured_at"] }],
+        "valid_from": garita_model::canonical_time(now - time::Duration::days(1)),
+        "valid_until": garita_model::canonical_time(now + time::Duration::days(1)),
+        "purpose": "route matrix"
+    })
 }
 
 /// The request a caller makes on a route: path, bearer token and JSON body. Bodies are valid, so the only
@@ -359,6 +459,9 @@ async fn request(
         p if p.starts_with("/api/v1/consignments/") => fx.consignment.to_string(),
         p if p.starts_with("/api/v1/findings/") => fx.finding.to_string(),
         p if p.starts_with("/api/v1/records/") => fx.capture.to_string(),
+        p if p.starts_with("/api/v1/share/agreements/") => fx.agreement.to_string(),
+        p if p.starts_with("/api/v1/share/feed/") => fx.agreement.to_string(),
+        p if p.starts_with("/api/v1/share/exports/") => fx.export.to_string(),
         _ => String::new(),
     };
     let url = path.replace("{id}", &id).replace("{path}", "checkpoint");
@@ -416,6 +519,23 @@ async fn request(
         }
         ("post", "/api/v1/devices/{id}/revoke") => None,
         ("post", "/api/v1/ledger/cosignatures") => None,
+        ("post", "/api/v1/share/exports/{id}/cosignatures") => None,
+        ("post", "/api/v1/share/agreements") => Some(share_agreement(Uuid::new_v4())),
+        ("post", "/api/v1/share/agreements/{id}/exports") => Some(json!({})),
+        ("post", "/api/v1/share/imports") => Some(json!({ "not": "a bundle" })),
+        ("post", "/api/v1/share/answers") => {
+            let stranger = garita_share::SharingKey::from_seed(&[8; 32]);
+            let answer = garita_share::Answer {
+                id: Uuid::new_v4(),
+                agreement_id: fx.agreement,
+                bundle_id: fx.export,
+                reference: Uuid::new_v4(),
+                category: garita_model::WatchlistCategory::Wanted,
+                score: 0.5,
+                answered_at: time::OffsetDateTime::now_utc(),
+            };
+            Some(json!(answer.sign(&stranger).unwrap()))
+        }
         ("post", other) => panic!("no body for POST {other}"),
         _ => None,
     };
@@ -433,7 +553,8 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let answer = match (method, path) {
                 // Witness cosignature lines are text, not JSON.
-                (&"post", &"/api/v1/ledger/cosignatures") => {
+                (&"post", &"/api/v1/ledger/cosignatures")
+                | (&"post", &"/api/v1/share/exports/{id}/cosignatures") => {
                     server
                         .raw(
                             http_method,
@@ -448,7 +569,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             };
             let what = format!("{method} {url} as {principal:?}: {answer:?}");
             let allowed = match (access, principal) {
-                (Public | Device | Witness, _) => true,
+                (Public | Device | Witness | Partner, _) => true,
                 (Users(_), Principal::Nobody | Principal::Bogus) => {
                     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{what}");
                     assert_eq!(answer.code(), "unauthenticated", "{what}");
