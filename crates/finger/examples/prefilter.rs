@@ -51,7 +51,11 @@ fn main() {
             let sd = (scored.iter().map(|s| (s.0 - mean).powi(2)).sum::<f64>() / n).sqrt();
             if sd > 0.0 {
                 // The best mate only: a gallery holds one or a few encounters of a person.
-                let best_mate = scored.iter().filter(|s| s.1).map(|s| s.0).fold(f64::MIN, f64::max);
+                let best_mate = scored
+                    .iter()
+                    .filter(|s| s.1)
+                    .map(|s| s.0)
+                    .fold(f64::MIN, f64::max);
                 if best_mate > f64::MIN {
                     genuine_z.push((best_mate - mean) / sd);
                 }
