@@ -9,6 +9,7 @@ pub mod device;
 pub mod finger;
 pub mod ledger;
 pub mod serve;
+pub mod terminal;
 pub mod wsq;
 
 /// A current-thread runtime for commands that touch the store or the network once.

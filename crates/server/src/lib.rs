@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod policy;
 pub mod retention;
 mod state;
+pub mod terminal;
 
 pub use auth::{hash_password, verify_password};
 pub use error::ApiError;

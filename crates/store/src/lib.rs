@@ -22,6 +22,7 @@ mod persons;
 mod registry;
 mod retention;
 mod templates;
+mod uploads;
 
 pub use audit::{AuditEvent, AuditFilter};
 pub use blobs::BlobStore;
@@ -31,6 +32,7 @@ pub use error::StoreError;
 pub use people::UserRecord;
 pub use retention::ExpiredCapture;
 pub use templates::TemplateRow;
+pub use uploads::Upload;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

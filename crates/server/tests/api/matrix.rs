@@ -19,9 +19,11 @@ enum Access {
     Device,
     /// Authenticated by witness cosignatures; bearer tokens are ignored.
     Witness,
+    /// Authenticated by a device's request signature (`Garita-Device`); bearer tokens are ignored.
+    DeviceRequest,
 }
 
-use Access::{Device, Public, Users, Witness};
+use Access::{Device, DeviceRequest, Public, Users, Witness};
 
 const ALL: &[&str] = &["officer", "supervisor", "analyst", "auditor", "admin"];
 const ADMIN: &[&str] = &["admin"];
@@ -169,6 +171,22 @@ const MATRIX: &[(&str, &str, Access, u16, Option<&str>)] = &[
     // No witness is configured, so an empty set of cosignatures is refused whoever sends it.
     ("post", "/api/v1/ledger/cosignatures", Witness, 403, None),
     ("get", "/log/{path}", Public, 200, None),
+    ("post", "/api/v1/uploads", Device, 201, None),
+    ("put", "/api/v1/uploads/{id}", DeviceRequest, 200, None),
+    (
+        "post",
+        "/api/v1/uploads/{id}/commit",
+        DeviceRequest,
+        201,
+        None,
+    ),
+    (
+        "get",
+        "/api/v1/device/proofs/{seq}",
+        DeviceRequest,
+        200,
+        None,
+    ),
 ];
 
 /// Ids the parameterised routes are called with.
@@ -180,6 +198,10 @@ struct Fixtures {
     consignment: Uuid,
     finding: Uuid,
     capture: Uuid,
+    /// The NII scanner's sequence number of `capture`.
+    capture_seq: u64,
+    /// An upload of the NII scanner holding all its bytes, and those bytes.
+    upload: (String, Vec<u8>),
     /// One spare device per caller of the revoke route, so each revokes an active device.
     spare_devices: Vec<Uuid>,
 }
@@ -228,6 +250,7 @@ async fn the_route_table_is_the_router_and_the_openapi_document() {
             Public => "none".to_owned(),
             Device => "device signature".to_owned(),
             Witness => "witness signature".to_owned(),
+            DeviceRequest => "device request signature".to_owned(),
             Users(allowed) if allowed == ALL => "any".to_owned(),
             Users(allowed) => {
                 let listed: BTreeSet<&str> = roles.split(", ").collect();
@@ -286,6 +309,13 @@ async fn fixtures(server: &Server) -> Fixtures {
     let receipt = server.new_consignment("fixture").await;
     let consignment = receipt["consignment_id"].as_str().unwrap().parse().unwrap();
     let capture: Uuid = receipt["capture_id"].as_str().unwrap().parse().unwrap();
+    let capture_seq = receipt["seq"].as_u64().unwrap();
+    let (upload_id, upload_body) = server.uploaded_consignment("matrix-put").await;
+    let upload_bytes = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        upload_body["payload"].as_str().unwrap(),
+    )
+    .unwrap();
     let finding = garita_model::Finding {
         id: Uuid::new_v4(),
         consignment_id: consignment,
@@ -335,6 +365,8 @@ async fn fixtures(server: &Server) -> Fixtures {
         consignment,
         finding: finding.id,
         capture,
+        capture_seq,
+        upload: (upload_id, upload_bytes),
         spare_devices,
     }
 }
@@ -352,6 +384,9 @@ async fn request(
     let unique = format!("{call}-{}", Uuid::new_v4().simple());
     let id = match path {
         "/api/v1/devices/{id}/revoke" => fx.spare_devices[call].to_string(),
+        "/api/v1/uploads/{id}" => fx.upload.0.clone(),
+        // Each caller commits an upload of its own.
+        "/api/v1/uploads/{id}/commit" => server.uploaded_consignment(&unique).await.0,
         p if p.starts_with("/api/v1/subjects/") => fx.subject.to_string(),
         p if p.starts_with("/api/v1/encounters/") => fx.encounter.to_string(),
         p if p.starts_with("/api/v1/samples/") => fx.sample.to_string(),
@@ -361,7 +396,10 @@ async fn request(
         p if p.starts_with("/api/v1/records/") => fx.capture.to_string(),
         _ => String::new(),
     };
-    let url = path.replace("{id}", &id).replace("{path}", "checkpoint");
+    let url = path
+        .replace("{id}", &id)
+        .replace("{path}", "checkpoint")
+        .replace("{seq}", &fx.capture_seq.to_string());
     let body = match (method, path) {
         ("post", "/api/v1/auth/login") => {
             let user = &server.users["officer"];
@@ -396,6 +434,18 @@ async fn request(
                 &[],
             ))
         }
+        ("post", "/api/v1/uploads") => {
+            let payload = crate::harness::consignment_payload(&unique).to_string();
+            let body = crate::harness::signed_capture(
+                &server.nii,
+                server.nii.next_seq(),
+                garita_model::PayloadType::Consignment,
+                payload.as_bytes(),
+                &[],
+            );
+            Some(json!({ "envelope": body["envelope"], "signature": body["signature"] }))
+        }
+        ("post", "/api/v1/uploads/{id}/commit") => None,
         ("post", "/api/v1/watchlist") => Some(json!({
             "subject_id": fx.subject, "category": "smuggler", "source_agency": "INM", "reason": "seen at night"
         })),
@@ -432,6 +482,21 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             let before = server.snapshot().await;
             let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let answer = match (method, path) {
+                // Device requests carry the device's signature header; the bearer token rides along ignored.
+                (_, _) if matches!(access, DeviceRequest) => {
+                    let (headers, bytes) = if *method == "put" {
+                        (vec![("Upload-Offset", "0".to_owned())], fx.upload.1.clone())
+                    } else {
+                        (Vec::new(), Vec::new())
+                    };
+                    let mut headers = headers;
+                    if let Some(token) = &token {
+                        headers.push(("Authorization", format!("Bearer {token}")));
+                    }
+                    server
+                        .device_call(&server.nii, http_method, &url, &headers, bytes)
+                        .await
+                }
                 // Witness cosignature lines are text, not JSON.
                 (&"post", &"/api/v1/ledger/cosignatures") => {
                     server
@@ -448,7 +513,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             };
             let what = format!("{method} {url} as {principal:?}: {answer:?}");
             let allowed = match (access, principal) {
-                (Public | Device | Witness, _) => true,
+                (Public | Device | Witness | DeviceRequest, _) => true,
                 (Users(_), Principal::Nobody | Principal::Bogus) => {
                     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{what}");
                     assert_eq!(answer.code(), "unauthenticated", "{what}");
