@@ -55,6 +55,9 @@ pub struct RunArgs {
     /// Stop once every capture is delivered (or failed) and every proof verified
     #[arg(long)]
     exit_when_drained: bool,
+    /// Seconds between watchlist snapshot updates (fetched at start, then when idle)
+    #[arg(long, default_value_t = 300)]
+    watchlist_every: u64,
     /// Write what this run did (JSON: delivered, retries, chunks, drain time) to this file when it stops
     #[arg(long)]
     report: Option<PathBuf>,
@@ -65,6 +68,9 @@ pub enum Command {
     /// Run the agent: forward the outbox to the server, oldest first, and verify the proofs.
     Run(RunArgs),
     /// Queue a biometric enrollment: an ANSI/NIST transaction, or finger images with their positions.
+    ///
+    /// Finger images are also searched against the local watchlist snapshot at once, so a hit shows on site
+    /// without a link; the server searches again on arrival and its alerts are authoritative.
     Enroll {
         #[command(flatten)]
         local: Local,
@@ -217,6 +223,29 @@ async fn queue(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Searches the enrollment's images against the local watchlist and prints each hit.
+async fn local_alerts(outbox: &Outbox, images: Vec<Vec<u8>>) -> anyhow::Result<()> {
+    let version = outbox.watchlist_version().await?;
+    if version == 0 {
+        println!("no local watchlist snapshot yet: the server will search on arrival");
+        return Ok(());
+    }
+    let entries = outbox.watchlist_entries().await?;
+    let alerts =
+        tokio::task::spawn_blocking(move || garita_terminal::match_images(&entries, &images))
+            .await?;
+    for alert in &alerts {
+        println!(
+            "LOCAL ALERT watchlist {} subject {} score {:.3} (snapshot v{version})",
+            alert.category, alert.subject_id, alert.score
+        );
+    }
+    if alerts.is_empty() {
+        println!("no local watchlist hit (snapshot v{version})");
+    }
+    Ok(())
+}
+
 async fn run_agent(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (outbox, key) = open(&args.local).await?;
     let mut config = AgentConfig::new(&args.server, &args.log_key);
@@ -226,6 +255,7 @@ async fn run_agent(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.max_backoff = Duration::from_millis(args.max_backoff_ms.max(args.min_backoff_ms));
     config.request_timeout = Duration::from_secs(args.request_timeout.max(1));
     config.exit_when_drained = args.exit_when_drained;
+    config.watchlist_every = Duration::from_secs(args.watchlist_every);
     let agent = Agent::new(outbox, key, config)?;
     eprintln!(
         "garita terminal: forwarding {} to {}",
@@ -256,7 +286,7 @@ async fn status(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "device {}\nqueued {}  in flight {}  delivered {}  failed {}\nproofs verified {}  pending {}  not verifying {}\nretries {}  next seq {}",
+        "device {}\nqueued {}  in flight {}  delivered {}  failed {}\nproofs verified {}  pending {}  not verifying {}\nretries {}  next seq {}  watchlist v{}",
         summary
             .device_id
             .map(|id| id.to_string())
@@ -270,6 +300,7 @@ async fn status(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
         summary.proof_errors,
         summary.retries,
         summary.next_seq,
+        summary.watchlist_version,
     );
     for capture in captures
         .iter()
@@ -337,7 +368,11 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                         .iter()
                         .map(|path| read(path))
                         .collect::<anyhow::Result<Vec<_>>>()?;
-                    queue(&local, PayloadType::Encounter, payload, blobs).await
+                    let (outbox, _) = open(&local).await?;
+                    let code =
+                        queue(&local, PayloadType::Encounter, payload, blobs.clone()).await?;
+                    local_alerts(&outbox, blobs).await?;
+                    Ok(code)
                 }
             },
             Command::Scan {

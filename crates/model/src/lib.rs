@@ -22,6 +22,7 @@ mod entities;
 mod envelope;
 mod error;
 pub mod payload;
+pub mod snapshot;
 mod validated;
 
 pub use entities::*;

@@ -190,6 +190,12 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/api/v1/device/watchlist",
+        "device request signature",
+        "Signed watchlist snapshot (templates) since a version, for offline alerts (audited)",
+    ),
+    (
+        "get",
         "/log/{path}",
         "none",
         "C2SP tlog-tiles: checkpoint, tile/<L>/<N>, tile/entries/<N>",

@@ -349,6 +349,98 @@ pub(crate) async fn own_proof(
         .map_err(|err| ApiError::internal(&err))
 }
 
+/// The header carrying the server's signature of a watchlist snapshot.
+pub const SNAPSHOT_SIGNATURE_HEADER: &str = "garita-signature";
+
+/// `GET /api/v1/device/watchlist[?since=V]`: the watchlist entries added after version `V` with the finger
+/// templates of each listed subject, signed with the log key (docs/terminal.md). Biometric personal data: the
+/// read is audited with the device as actor.
+pub(crate) async fn watchlist_snapshot(
+    State(state): State<AppState>,
+    auth: AuthDevice,
+    query: crate::extract::QueryMap,
+) -> Result<Response, ApiError> {
+    use garita_model::snapshot::{SnapshotEntry, WatchlistSnapshot, snapshot_signing_bytes};
+    let result = async {
+        if !matches!(
+            auth.device.kind,
+            garita_model::DeviceKind::BiometricTerminal | garita_model::DeviceKind::MobileKit
+        ) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "device-not-allowed",
+                format!("a {} does not match people", auth.device.kind),
+            ));
+        }
+        let asked: u64 = query.get("since")?.unwrap_or(0);
+        let (_, total) = state.store.watchlist_since(u64::MAX).await?;
+        // A terminal ahead of the server (a restored server) gets everything again.
+        let since = if asked > total { 0 } else { asked };
+        let (entries, version) = state.store.watchlist_since(since).await?;
+        let templates = state.store.all_templates().await?;
+        let store = state.store.clone();
+        let entries = tokio::task::spawn_blocking(move || {
+            entries
+                .into_iter()
+                .map(|entry| {
+                    let templates = templates
+                        .iter()
+                        .filter(|row| row.subject_id == entry.subject_id)
+                        .map(|row| {
+                            store
+                                .blobs()
+                                .get(&row.blob_sha256)
+                                .map(|bytes| B64.encode(bytes))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(SnapshotEntry {
+                        id: entry.id,
+                        subject_id: entry.subject_id,
+                        category: entry.category,
+                        templates,
+                    })
+                })
+                .collect::<Result<Vec<_>, garita_store::StoreError>>()
+        })
+        .await
+        .map_err(|err| ApiError::internal(&err))??;
+        Ok(WatchlistSnapshot {
+            version,
+            since,
+            entries,
+        })
+    }
+    .await;
+    let mut event = garita_store::AuditEvent::new(state.now(), "watchlist.snapshot", "watchlist");
+    event.actor_kind = "device".into();
+    event.actor_id = Some(auth.device.id);
+    event.object_id = result
+        .as_ref()
+        .ok()
+        .map(|snapshot| format!("v{}..v{}", snapshot.since, snapshot.version));
+    event.remote_addr = auth.remote.clone();
+    event.outcome = match &result {
+        Ok(_) => "ok",
+        Err(err) => err.outcome(),
+    }
+    .into();
+    crate::ledger::record_audit(&state, event).await?;
+    let body = serde_json::to_vec(&result?).map_err(|err| ApiError::internal(&err))?;
+    // Signed with the log key, which every terminal already pins to verify its proofs; the domain line keeps
+    // these signatures apart from checkpoint signatures.
+    let key = garita_ledger::load_or_create_signing_key(&garita_ledger::Log::key_path(
+        state.ledger.dir(),
+    ))
+    .map_err(|err| ApiError::internal(&err))?;
+    let signature = ed25519_dalek::Signer::sign(&key, &snapshot_signing_bytes(&body));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(SNAPSHOT_SIGNATURE_HEADER, B64.encode(signature.to_bytes()))
+        .body(Body::from(body))
+        .map_err(|err| ApiError::internal(&err))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

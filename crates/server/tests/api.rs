@@ -7,6 +7,7 @@
 //! - `enrollment_alerts`: 1:N search on enrollment raises the watchlist's category on a second impression.
 //! - `cargo_scan`: a simulated dual-energy scan sent as a capture gets findings and a lane; officers add/reject.
 //! - `retention`: an expired capture is purged and the purge is logged.
+//! - `terminal_agent`: the garita-terminal agent's watchlist snapshot, offline match, and duplicates after sync.
 //! - `uploads`: resumable chunked uploads, exactly-once across both ingest paths, device-signed requests.
 //! - `bad_input`: a table of bad requests, each with its exact status, error code and field, writing nothing;
 //!   login, logout, token expiry, pagination.
@@ -28,5 +29,7 @@ mod harness;
 mod matrix;
 #[path = "api/retention.rs"]
 mod retention;
+#[path = "api/terminal_agent.rs"]
+mod terminal_agent;
 #[path = "api/uploads.rs"]
 mod uploads;

@@ -21,6 +21,7 @@ mod people;
 mod persons;
 mod registry;
 mod retention;
+mod snapshots;
 mod templates;
 mod uploads;
 

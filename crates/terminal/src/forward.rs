@@ -41,6 +41,8 @@ pub struct AgentConfig {
     pub idle_poll: Duration,
     /// Stop once everything is delivered (or failed) and every delivered proof verified.
     pub exit_when_drained: bool,
+    /// How often to fetch watchlist updates (at start, then when idle this often).
+    pub watchlist_every: Duration,
 }
 
 impl AgentConfig {
@@ -56,6 +58,7 @@ impl AgentConfig {
             request_timeout: Duration::from_secs(60),
             idle_poll: Duration::from_millis(500),
             exit_when_drained: false,
+            watchlist_every: Duration::from_secs(300),
         }
     }
 }
@@ -77,6 +80,8 @@ pub struct RunReport {
     pub proofs_verified: u64,
     /// Seconds from start until drained (only when it drained).
     pub drain_seconds: Option<f64>,
+    /// The local watchlist version when the run ended.
+    pub watchlist_version: u64,
 }
 
 /// The outcome of one attempt to send a capture.
@@ -184,7 +189,17 @@ impl Agent {
             max: self.config.max_backoff,
             failures: 0,
         };
+        let mut watchlist_synced: Option<Instant> = None;
         loop {
+            if watchlist_synced.is_none_or(|at| at.elapsed() >= self.config.watchlist_every) {
+                match self.sync_watchlist().await {
+                    Ok(version) => {
+                        report.watchlist_version = version;
+                        watchlist_synced = Some(Instant::now());
+                    }
+                    Err(reason) => tracing::info!(%reason, "watchlist not updated"),
+                }
+            }
             if let Some(pending) = self.outbox.next_pending().await? {
                 self.outbox.mark_sending(pending.seq).await?;
                 match self.send(&pending, &mut report).await? {
@@ -216,6 +231,44 @@ impl Agent {
             }
             tokio::time::sleep(self.config.idle_poll).await;
         }
+    }
+
+    /// Fetches the watchlist changes since the local version, checks the server's signature under the pinned
+    /// log key and applies them; returns the local version. A failure leaves the local snapshot as it was.
+    ///
+    /// # Errors
+    /// The reason, as text: no link, a refusal, a bad signature, or the outbox failing.
+    pub async fn sync_watchlist(&self) -> Result<u64, String> {
+        let local = self
+            .outbox
+            .watchlist_version()
+            .await
+            .map_err(|e| e.to_string())?;
+        let response = self
+            .signed(
+                reqwest::Method::GET,
+                &format!("/api/v1/device/watchlist?since={local}"),
+            )
+            .send()
+            .await
+            .map_err(|err| describe(&err))?;
+        if !response.status().is_success() {
+            return Err(error_text(response).await.1);
+        }
+        let signature = response
+            .headers()
+            .get("Garita-Signature")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = response.bytes().await.map_err(|err| describe(&err))?;
+        let snapshot = crate::verify_snapshot(&self.config.log_key, &body, &signature)
+            .map_err(|err| err.to_string())?;
+        self.outbox
+            .apply_snapshot(&snapshot)
+            .await
+            .map_err(|err| err.to_string())?;
+        Ok(snapshot.version)
     }
 
     fn url(&self, path: &str) -> String {

@@ -6,7 +6,9 @@
 //!   sealed at rest with XChaCha20-Poly1305 under an Argon2id key from the operator's passphrase ([`seal`]).
 //! - [`Agent`] (`forward.rs`): sends the outbox in sequence order with exponential backoff and jitter, large
 //!   captures as resumable chunked uploads, stores receipts and verifies each capture's inclusion proof against
-//!   the pinned ledger key.
+//!   the pinned ledger key, and keeps the local watchlist snapshot up to date.
+//! - `watchlist.rs`: the signed, versioned watchlist snapshot (sealed like the outbox) and [`match_images`], the
+//!   offline 1:N search of an enrollment's fingers against it with garita-finger.
 //!
 //! In scope: the terminal's own storage, signing, forwarding and verification. Out of scope: serving HTTP (the
 //! terminal is a client only), the server's ingest (garita-server), capture devices' drivers.
@@ -28,10 +30,12 @@ mod error;
 mod forward;
 mod outbox;
 pub mod seal;
+mod watchlist;
 
 pub use error::TerminalError;
 pub use forward::{Agent, AgentConfig, RunReport};
 pub use outbox::{Capture, CaptureStatus, Outbox, Pending, Summary, list, summary};
+pub use watchlist::{LOCAL_ALERT_FMR, LocalAlert, match_images, verify_snapshot};
 
 /// Opens the outbox database of `dir` read-only for status (no passphrase needed: nothing sealed is read).
 ///

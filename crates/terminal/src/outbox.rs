@@ -43,6 +43,7 @@ const SCHEMA: &[&str] = &[
         proof_error TEXT
     )",
     "CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, seq)",
+    "CREATE TABLE IF NOT EXISTS watchlist (entry_id TEXT PRIMARY KEY, sealed BLOB NOT NULL)",
 ];
 
 /// A capture as it travels: the signed envelope with its payload and blobs.
@@ -171,6 +172,8 @@ pub struct Summary {
     pub retries: u64,
     /// The next sequence number to be used.
     pub next_seq: u64,
+    /// Version of the local watchlist snapshot (0: none yet).
+    pub watchlist_version: u64,
 }
 
 /// The outbox of one terminal data directory.
@@ -299,6 +302,16 @@ impl Outbox {
     /// The device this outbox signs for.
     pub fn device_id(&self) -> Uuid {
         self.device_id
+    }
+
+    /// The sealing key (the watchlist snapshot uses it too).
+    pub(crate) fn key(&self) -> &SealKey {
+        &self.key
+    }
+
+    /// The database (the watchlist snapshot lives beside the outbox).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// Signs the capture with the device key and the next sequence number and stores it durably; returns the
@@ -580,6 +593,10 @@ pub async fn summary(pool: &SqlitePool) -> Result<Summary, TerminalError> {
         proof_errors: row_u64(&row, "proof_errors")?,
         retries: row_u64(&row, "retries")?,
         next_seq: u64::try_from(next).unwrap_or(1),
+        watchlist_version: meta(pool, "watchlist_version")
+            .await?
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(0),
     })
 }
 

@@ -187,6 +187,8 @@ const MATRIX: &[(&str, &str, Access, u16, Option<&str>)] = &[
         200,
         None,
     ),
+    // Called as the biometric terminal; the NII scanner is refused (tests/api/terminal_agent.rs).
+    ("get", "/api/v1/device/watchlist", DeviceRequest, 200, None),
 ];
 
 /// Ids the parameterised routes are called with.
@@ -493,8 +495,13 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                     if let Some(token) = &token {
                         headers.push(("Authorization", format!("Bearer {token}")));
                     }
+                    let device = if *path == "/api/v1/device/watchlist" {
+                        &server.bio
+                    } else {
+                        &server.nii
+                    };
                     server
-                        .device_call(&server.nii, http_method, &url, &headers, bytes)
+                        .device_call(device, http_method, &url, &headers, bytes)
                         .await
                 }
                 // Witness cosignature lines are text, not JSON.
