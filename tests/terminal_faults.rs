@@ -40,6 +40,8 @@ struct Site {
     key_file: PathBuf,
     device: Uuid,
     port: u16,
+    /// The port the agent dials: the server's, or a relay's in front of it.
+    link_port: u16,
     log_key: String,
     /// A command prefix that puts processes in a network namespace (empty on plain loopback).
     netns: Vec<String>,
@@ -110,13 +112,15 @@ impl Site {
         )
         .parse()
         .unwrap();
+        let port = free_port();
         let mut site = Site {
             outbox: dir.path().join("kit"),
             dir,
             data,
             key_file,
             device,
-            port: free_port(),
+            port,
+            link_port: port,
             log_key: String::new(),
             netns,
         };
@@ -127,7 +131,7 @@ impl Site {
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.link_port)
     }
 
     fn command(&self) -> Command {
@@ -192,36 +196,37 @@ impl Site {
     fn agent(&self, label: &str, extra: &[&str]) -> Proc {
         let log =
             std::fs::File::create(self.dir.path().join(format!("agent-{label}.log"))).unwrap();
+        // Test defaults; a flag given in `extra` replaces its default.
+        let defaults = [
+            ("--min-backoff-ms", "50"),
+            ("--max-backoff-ms", "1000"),
+            ("--request-timeout", "15"),
+            ("--chunk-threshold", "65536"),
+            ("--chunk-size", "16384"),
+        ];
+        let mut args: Vec<String> = vec![
+            "terminal".into(),
+            "--server".into(),
+            self.url(),
+            "--log-key".into(),
+            self.log_key.clone(),
+            "--data".into(),
+            self.outbox.to_str().unwrap().into(),
+            "--key".into(),
+            self.key_file.to_str().unwrap().into(),
+            "--device".into(),
+            self.device.to_string(),
+            "--exit-when-drained".into(),
+        ];
+        for (flag, value) in defaults {
+            if !extra.contains(&flag) {
+                args.extend([flag.to_owned(), value.to_owned()]);
+            }
+        }
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
         let child = self
             .command()
-            .args([
-                "terminal",
-                "--server",
-                &self.url(),
-                "--log-key",
-                &self.log_key,
-                "--data",
-                self.outbox.to_str().unwrap(),
-                "--key",
-                self.key_file.to_str().unwrap(),
-                "--device",
-                &self.device.to_string(),
-                "--min-backoff-ms",
-                "50",
-                "--max-backoff-ms",
-                "1000",
-                "--request-timeout",
-                "15",
-                "--chunk-threshold",
-                "65536",
-                "--exit-when-drained",
-            ])
-            .args(if extra.contains(&"--chunk-size") {
-                &[][..]
-            } else {
-                &["--chunk-size", "16384"][..]
-            })
-            .args(extra)
+            .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
@@ -708,6 +713,115 @@ fn lossy_slow_link_in_a_network_namespace() {
     drop(server);
     let outcome = check(&site, &launched, &tags(&launched));
     report("netem_loss30_rtt2s", &outcome, drain, json!({}));
+}
+
+/// A userspace stand-in for a bad link where netem is not permitted: a TCP relay on loopback that delivers every
+/// read `one_way` late in each direction (a round trip takes twice that, whatever the size) and loses each
+/// delivery with probability `loss` by cutting the connection there, as a link does when packets are lost beyond
+/// what TCP waits for. Requests cut after the server acted on them are resent: the replays prove exactly-once.
+struct Relay {
+    port: u16,
+    connections: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    cuts: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+fn relay(upstream: u16, one_way: Duration, loss: f64) -> Relay {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicU64::new(0));
+    let cuts = Arc::new(AtomicU64::new(0));
+    let (counted, cut_count) = (Arc::clone(&connections), Arc::clone(&cuts));
+    // Delivers what `from` sends to `to`, each read `one_way` after it arrived, or cuts both streams.
+    let pipe = move |mut from: TcpStream, mut to: TcpStream, cut_count: Arc<AtomicU64>| {
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+        let (a, b) = (from.try_clone().unwrap(), to.try_clone().unwrap());
+        std::thread::spawn(move || {
+            let mut buffer = vec![0u8; 64 * 1024];
+            while let Ok(n) = from.read(&mut buffer) {
+                if n == 0
+                    || tx
+                        .send((Instant::now() + one_way, buffer[..n].to_vec()))
+                        .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for (due, bytes) in rx {
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                if (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0 < loss {
+                    cut_count.fetch_add(1, Ordering::SeqCst);
+                    let _ = a.shutdown(Shutdown::Both);
+                    let _ = b.shutdown(Shutdown::Both);
+                    return;
+                }
+                if to.write_all(&bytes).is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown(Shutdown::Write);
+        });
+    };
+    std::thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                continue;
+            };
+            counted.fetch_add(1, Ordering::SeqCst);
+            pipe(
+                client.try_clone().unwrap(),
+                server.try_clone().unwrap(),
+                Arc::clone(&cut_count),
+            );
+            pipe(server, client, Arc::clone(&cut_count));
+        }
+    });
+    Relay {
+        port,
+        connections,
+        cuts,
+    }
+}
+
+#[test]
+fn slow_lossy_link_through_a_relay() {
+    let mut site = Site::new(Vec::new());
+    let relay = relay(site.port, Duration::from_millis(1000), 0.3);
+    site.link_port = relay.port;
+    let launched = vec![
+        capture("relay-0", 3_000),
+        capture("relay-1", 100_000),
+        capture("relay-2", 5_000),
+        capture("relay-3", 4_000),
+    ];
+    for capture in &launched {
+        site.queue(capture);
+    }
+    let server = site.serve("relay");
+    let start = Instant::now();
+    let mut agent = site.agent(
+        "relay",
+        &["--chunk-size", "65536", "--request-timeout", "20"],
+    );
+    wait_drained(&site, &mut agent, "relay", Duration::from_secs(150));
+    let drain = start.elapsed();
+    drop(server);
+    let outcome = check(&site, &launched, &tags(&launched));
+    use std::sync::atomic::Ordering;
+    report(
+        "relay_2s_rtt_30pct_loss",
+        &outcome,
+        drain,
+        json!({
+            "connections": relay.connections.load(Ordering::SeqCst),
+            "connections_cut": relay.cuts.load(Ordering::SeqCst),
+        }),
+    );
 }
 
 /// The bar: a kit that enrolled 1,000 captures offline drains them exactly once when the link returns.

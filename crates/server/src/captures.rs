@@ -249,7 +249,7 @@ pub(crate) async fn create(
         signature: request.signature,
     };
     // Who signed is checked before a byte of the payload is decoded.
-    check_signed(&state, &signed).await?;
+    let device = check_signed(&state, &signed).await?;
     if request.blobs.len() > MAX_BLOBS {
         return Err(ApiError::invalid(
             "blobs",
@@ -263,20 +263,22 @@ pub(crate) async fn create(
         .enumerate()
         .map(|(index, text)| decode(format!("blobs[{index}]"), text))
         .collect::<Result<Vec<_>, _>>()?;
-    ingest(&state, remote, signed, payload, blobs).await
+    ingest(&state, remote, &device, signed, payload, blobs).await
 }
 
 /// The one ingest path, for inline captures and committed uploads: every check, then blobs, ledger entry and
 /// rows, the audit event, cargo analysis and the 1:N search. Idempotent on (device, seq).
+///
+/// `device` is the signer as [`check_signed`] returned it: the caller has checked the signature.
 pub(crate) async fn ingest(
     state: &AppState,
     remote: Option<String>,
+    device: &garita_model::Device,
     signed: SignedEnvelope,
     payload: Vec<u8>,
     blobs: Vec<Vec<u8>>,
 ) -> Result<(StatusCode, Json<CaptureResponse>), ApiError> {
     let state = state.clone();
-    let device = check_signed(&state, &signed).await?;
     let envelope = &signed.envelope;
     envelope.check_content(&payload, &blobs)?;
     let blob_names: Vec<String> = envelope

@@ -296,7 +296,17 @@ pub(crate) async fn commit(
         .await
         .map_err(|err| ApiError::internal(&err))??;
     let (payload, blobs) = split(&signed.envelope, bytes)?;
-    let result = ingest(&state, remote.or(auth.remote), signed, payload, blobs).await;
+    // Checked again at commit: the device may have been revoked since the upload started.
+    let device = check_signed(&state, &signed).await?;
+    let result = ingest(
+        &state,
+        remote.or(auth.remote),
+        &device,
+        signed,
+        payload,
+        blobs,
+    )
+    .await;
     match &result {
         // Done, or bytes that can never match the envelope: either way this upload is over.
         Ok(_) => state.store.delete_upload(id).await?,

@@ -413,41 +413,51 @@ impl Agent {
         Ok(self.classify(answer).await)
     }
 
-    /// Fetches and verifies the proofs of delivered captures; returns how many are still unverified.
+    /// Fetches and verifies the proofs of delivered captures, in batches; returns how many are still unverified
+    /// (not yet published, or no link).
     async fn fetch_proofs(&self, report: &mut RunReport) -> Result<usize, TerminalError> {
-        let pending = self.outbox.proofs_pending(100).await?;
-        let mut left = pending.len();
-        for seq in pending {
-            let answer = self
-                .signed(
-                    reqwest::Method::GET,
-                    &format!("/api/v1/device/proofs/{seq}"),
-                )
-                .send()
-                .await;
-            let bytes = match answer {
-                Ok(response) if response.status() == StatusCode::OK => match response.bytes().await
-                {
-                    Ok(bytes) => bytes,
-                    Err(_) => break,
-                },
-                // Not yet in a published checkpoint, or no link: later.
-                _ => break,
-            };
-            let capture = self.outbox.capture(seq).await?;
-            match self.verify_proof(seq, &capture, &bytes) {
-                Ok(()) => {
-                    self.outbox.store_proof(seq, &bytes).await?;
-                    report.proofs_verified += 1;
-                }
-                Err(reason) => {
-                    tracing::error!(seq, %reason, "the server's proof does not verify");
-                    self.outbox.store_proof_error(seq, &bytes, &reason).await?;
-                }
+        loop {
+            let pending = self.outbox.proofs_pending(100).await?;
+            if pending.is_empty() {
+                return Ok(0);
             }
-            left -= 1;
+            let total = pending.len();
+            let mut done = 0;
+            for seq in pending {
+                let answer = self
+                    .signed(
+                        reqwest::Method::GET,
+                        &format!("/api/v1/device/proofs/{seq}"),
+                    )
+                    .send()
+                    .await;
+                let bytes = match answer {
+                    Ok(response) if response.status() == StatusCode::OK => {
+                        match response.bytes().await {
+                            Ok(bytes) => bytes,
+                            Err(_) => break,
+                        }
+                    }
+                    // Not yet in a published checkpoint, or no link: later.
+                    _ => break,
+                };
+                let capture = self.outbox.capture(seq).await?;
+                match self.verify_proof(seq, &capture, &bytes) {
+                    Ok(()) => {
+                        self.outbox.store_proof(seq, &bytes).await?;
+                        report.proofs_verified += 1;
+                    }
+                    Err(reason) => {
+                        tracing::error!(seq, %reason, "the server's proof does not verify");
+                        self.outbox.store_proof_error(seq, &bytes, &reason).await?;
+                    }
+                }
+                done += 1;
+            }
+            if done < total {
+                return Ok(total - done);
+            }
         }
-        Ok(left)
     }
 
     /// Checks a receipt: the checkpoint is signed by the pinned log key, the entry is included, it commits to

@@ -360,7 +360,7 @@ impl Outbox {
         .bind(sql_u64(seq))
         .bind(payload_type.as_str())
         .bind(sql_u64(capture.size()))
-        .bind(garita_model::canonical_time(OffsetDateTime::now_utc()))
+        .bind(garita_model::canonical_time(captured_at))
         .bind(sealed)
         .execute(&mut *tx)
         .await?;
