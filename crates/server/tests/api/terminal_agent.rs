@@ -173,3 +173,74 @@ async fn offline_watchlist_hit_and_duplicates_found_after_sync() {
         "{alerts_b:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_capture_is_kept_as_failed_with_the_reason_and_the_rest_flows() {
+    let server = Server::start().await;
+    let key = DeviceKey::generate();
+    let kit = server
+        .register_device("mobile-kit", &key.public_key_b64())
+        .await;
+    // Sequence number 1 of this kit was already used, for other content (e.g. a restored kit).
+    let elsewhere = crate::harness::TestDevice::with_key(
+        kit,
+        DeviceKey::from_file_text(&key.to_file_text()).unwrap(),
+    );
+    let earlier = crate::harness::signed_capture(
+        &elsewhere,
+        1,
+        PayloadType::Encounter,
+        crate::harness::encounter_payload("Earlier")
+            .to_string()
+            .as_bytes(),
+        &[b"earlier image".as_slice()],
+    );
+    assert_eq!(server.submit(&earlier).await.status, StatusCode::CREATED);
+
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(dir.path(), kit, b"kit passphrase")
+        .await
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    for name in ["Conflicting", "Next"] {
+        let payload = crate::harness::encounter_payload(name)
+            .to_string()
+            .into_bytes();
+        outbox
+            .enqueue(
+                &key,
+                PayloadType::Encounter,
+                payload,
+                vec![b"face".to_vec()],
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    let mut config = AgentConfig::new(&server.base, &server.state.ledger.vkey());
+    config.exit_when_drained = true;
+    config.idle_poll = Duration::from_millis(50);
+    let report = Agent::new(outbox.clone(), key, config)
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((report.failed, report.delivered), (1, 1), "{report:?}");
+    let lines = outbox.list().await.unwrap();
+    assert_eq!(lines[0].state, "failed");
+    assert!(
+        lines[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("sequence-conflict"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1].state, "delivered");
+    assert!(lines[1].proof_verified);
+    let summary = outbox.summary().await.unwrap();
+    assert_eq!(
+        (summary.failed, summary.delivered, summary.queued),
+        (1, 1, 0)
+    );
+}
