@@ -237,8 +237,11 @@ impl Outbox {
         device_id: Uuid,
         passphrase: &[u8],
     ) -> Result<Self, TerminalError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        restrict(dir)?;
+        if !dir.exists() {
+            // A directory the terminal makes is private to its owner; one the operator made is left as it is.
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            restrict(dir)?;
+        }
         let pool = open_pool(&dir.join("outbox.db")).await?;
         for statement in SCHEMA {
             sqlx::query(statement).execute(&pool).await?;
