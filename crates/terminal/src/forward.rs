@@ -123,6 +123,22 @@ pub struct Agent {
     key: Arc<DeviceKey>,
     config: AgentConfig,
     http: reqwest::Client,
+    /// Seconds to add to the local clock when signing requests: learned from the server's `Date` header when
+    /// the kit's clock is off (a kit long offline drifts, and the server refuses signatures 300 s off).
+    clock_offset: std::sync::atomic::AtomicI64,
+}
+
+/// Clock differences below this are left alone.
+const CLOCK_TOLERANCE_SECONDS: i64 = 30;
+
+/// Unix seconds of an HTTP `Date` header (IMF-fixdate, RFC 9110 §5.6.7).
+fn parse_http_date(text: &str) -> Option<i64> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(text.trim(), &format)
+        .ok()
+        .map(|at| at.assume_utc().unix_timestamp())
 }
 
 fn describe(err: &reqwest::Error) -> String {
@@ -174,6 +190,7 @@ impl Agent {
             key: Arc::new(key),
             config,
             http,
+            clock_offset: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -245,11 +262,10 @@ impl Agent {
             .await
             .map_err(|e| e.to_string())?;
         let response = self
-            .signed(
+            .exchange(self.signed(
                 reqwest::Method::GET,
                 &format!("/api/v1/device/watchlist?since={local}"),
-            )
-            .send()
+            ))
             .await
             .map_err(|err| describe(&err))?;
         if !response.status().is_success() {
@@ -271,6 +287,30 @@ impl Agent {
         Ok(snapshot.version)
     }
 
+    /// Sends a request and learns the server's clock from the answer.
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let response = request.send().await?;
+        let server = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_http_date);
+        if let Some(server) = server {
+            let skew = server - OffsetDateTime::now_utc().unix_timestamp();
+            let offset = if skew.abs() > CLOCK_TOLERANCE_SECONDS {
+                skew
+            } else {
+                0
+            };
+            self.clock_offset
+                .store(offset, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(response)
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.config.server)
     }
@@ -289,7 +329,8 @@ impl Agent {
             self.outbox.device_id(),
             method.as_str(),
             &signed_path,
-            OffsetDateTime::now_utc().unix_timestamp(),
+            OffsetDateTime::now_utc().unix_timestamp()
+                + self.clock_offset.load(std::sync::atomic::Ordering::Relaxed),
         );
         self.http
             .request(method, url)
@@ -303,10 +344,11 @@ impl Agent {
                 .await;
         }
         let answer = self
-            .http
-            .post(self.url("/api/v1/captures"))
-            .json(&pending.capture.to_body())
-            .send()
+            .exchange(
+                self.http
+                    .post(self.url("/api/v1/captures"))
+                    .json(&pending.capture.to_body()),
+            )
             .await;
         Ok(self.classify(answer).await)
     }
@@ -340,10 +382,7 @@ impl Agent {
             "signature": capture.signed.signature,
         });
         let answer = self
-            .http
-            .post(self.url("/api/v1/uploads"))
-            .json(&start)
-            .send()
+            .exchange(self.http.post(self.url("/api/v1/uploads")).json(&start))
             .await;
         let state = match answer {
             Err(err) => return Ok(Sent::Retry(describe(&err))),
@@ -375,11 +414,12 @@ impl Agent {
             let to = from.saturating_add(self.config.chunk_size).min(bytes.len());
             let chunk = bytes.get(from..to).unwrap_or_default().to_vec();
             let answer = self
-                .signed(reqwest::Method::PUT, &path)
-                .header("Upload-Offset", offset.to_string())
-                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                .body(chunk)
-                .send()
+                .exchange(
+                    self.signed(reqwest::Method::PUT, &path)
+                        .header("Upload-Offset", offset.to_string())
+                        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                        .body(chunk),
+                )
                 .await;
             report.chunks += 1;
             match answer {
@@ -407,8 +447,7 @@ impl Agent {
             }
         }
         let answer = self
-            .signed(reqwest::Method::POST, &format!("{path}/commit"))
-            .send()
+            .exchange(self.signed(reqwest::Method::POST, &format!("{path}/commit")))
             .await;
         Ok(self.classify(answer).await)
     }
@@ -425,11 +464,10 @@ impl Agent {
             let mut done = 0;
             for seq in pending {
                 let answer = self
-                    .signed(
+                    .exchange(self.signed(
                         reqwest::Method::GET,
                         &format!("/api/v1/device/proofs/{seq}"),
-                    )
-                    .send()
+                    ))
                     .await;
                 let bytes = match answer {
                     Ok(response) if response.status() == StatusCode::OK => {
@@ -502,6 +540,19 @@ mod tests {
         assert!(delays[11] >= Duration::from_secs(1));
         backoff.reset();
         assert!(backoff.next_delay() <= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn http_dates_parse_to_unix_seconds() {
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date("Mon, 23 Nov 2026 16:24:45 GMT"),
+            Some(1_795_451_085)
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
     }
 
     #[test]
