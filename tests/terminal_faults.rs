@@ -715,6 +715,87 @@ fn lossy_slow_link_in_a_network_namespace() {
     report("netem_loss30_rtt2s", &outcome, drain, json!({}));
 }
 
+/// The operator's commands on real files: `enroll --images` (WSQ) and `enroll --an2` queue and return at once with
+/// no server, `status` explains the outbox in text, then the agent delivers both and the server accepts them
+/// (the WSQ as a finger sample, the transaction as an ANSI/NIST enrollment).
+#[test]
+fn enroll_commands_queue_offline_and_status_explains() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    let wsq = shared.join("wsq/fp-1.wsq");
+    let an2 = shared.join("ansi-nist/type-14-tip-eji-wsq.an2");
+    if !wsq.exists() || !an2.exists() {
+        eprintln!("skipping: {} or {} not found", wsq.display(), an2.display());
+        return;
+    }
+    let site = Site::new(Vec::new());
+    let local = [
+        "--data",
+        site.outbox.to_str().unwrap(),
+        "--key",
+        site.key_file.to_str().unwrap(),
+        "--device",
+        &site.device.to_string(),
+    ];
+    let mut args = vec!["terminal", "enroll"];
+    args.extend(local);
+    args.extend(["--images", wsq.to_str().unwrap(), "--positions", "2"]);
+    let printed = garita(site.dir.path(), &args);
+    assert!(printed.starts_with("queued seq 1"), "{printed}");
+    assert!(
+        printed.contains("no local watchlist snapshot yet"),
+        "{printed}"
+    );
+    let mut args = vec!["terminal", "enroll"];
+    args.extend(local);
+    args.extend(["--an2", an2.to_str().unwrap()]);
+    assert_eq!(garita(site.dir.path(), &args), "queued seq 2");
+    let text = garita(
+        site.dir.path(),
+        &[
+            "terminal",
+            "status",
+            "--data",
+            site.outbox.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        text.contains("queued 2  in flight 0  delivered 0  failed 0"),
+        "{text}"
+    );
+    assert!(text.contains("seq 2 queued an2"), "{text}");
+
+    let server = site.serve("enroll");
+    let mut agent = site.agent("enroll", &[]);
+    wait_drained(&site, &mut agent, "enroll", Duration::from_secs(60));
+    drop(server);
+    let status = site.status();
+    assert_eq!(status["summary"]["delivered"], 2, "{status:#}");
+    assert_eq!(status["summary"]["proofs_verified"], 2, "{status:#}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = garita_store::Store::open(&site.data).await.unwrap();
+        for seq in [1, 2] {
+            let stored = store
+                .capture_by_device_seq(site.device, seq)
+                .await
+                .unwrap()
+                .unwrap();
+            let encounter = stored.receipt.encounter_id.unwrap();
+            assert!(
+                !store
+                    .samples_of_encounter(encounter)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+        store.close().await;
+    });
+}
+
 /// A userspace stand-in for a bad link where netem is not permitted: a TCP relay on loopback that delivers every
 /// read `one_way` late in each direction (a round trip takes twice that, whatever the size) and loses each
 /// delivery with probability `loss` by cutting the connection there, as a link does when packets are lost beyond
