@@ -33,6 +33,8 @@ pub const OFFSET_HEADER: &str = "upload-offset";
 pub const MAX_SKEW_SECONDS: i64 = 300;
 /// Largest capture accepted through an upload (payload plus blobs).
 pub const MAX_UPLOAD_BYTES: u64 = 1 << 30;
+/// Uploads not committed this long after they started are forgotten (checked whenever an upload starts).
+pub const UPLOAD_TTL: time::Duration = time::Duration::days(7);
 
 /// A registered, active device authenticated by its request signature.
 #[derive(Debug, Clone)]
@@ -174,6 +176,10 @@ pub(crate) async fn start(
                 capture: Some(capture),
             }),
         ));
+    }
+    let expired = state.store.expire_uploads(state.now() - UPLOAD_TTL).await?;
+    if expired > 0 {
+        tracing::info!(expired, "forgot abandoned uploads");
     }
     let envelope_json = serde_json::to_string(&signed).map_err(|err| ApiError::internal(&err))?;
     let envelope = &signed.envelope;

@@ -221,6 +221,22 @@ impl Store {
         Ok(bytes)
     }
 
+    /// Forgets the uploads started before `before` (abandoned: a device resumes within days or starts again);
+    /// returns how many.
+    ///
+    /// # Errors
+    /// On database failure.
+    pub async fn expire_uploads(&self, before: OffsetDateTime) -> Result<u64> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM uploads WHERE created_at < $1")
+            .bind(ts(before))
+            .fetch_all(&self.pool)
+            .await?;
+        for id in &ids {
+            self.delete_upload(parse_id("uploads", id)?).await?;
+        }
+        Ok(ids.len() as u64)
+    }
+
     /// Forgets an upload: its row, then its staging file.
     ///
     /// # Errors

@@ -236,6 +236,33 @@ async fn bytes_that_do_not_match_the_envelope_end_the_upload_and_write_nothing()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_uploads_expire_after_a_week() {
+    let server = Server::start().await;
+    let (id, _) = server.uploaded_consignment("abandoned").await;
+    // What the server asks six, then eight days on: uploads started more than UPLOAD_TTL before then.
+    let ttl = garita_server::terminal::UPLOAD_TTL;
+    let later = |days| time::OffsetDateTime::now_utc() + time::Duration::days(days) - ttl;
+    assert_eq!(server.store.expire_uploads(later(6)).await.unwrap(), 0);
+    assert_eq!(server.store.expire_uploads(later(8)).await.unwrap(), 1);
+    let gone = server
+        .device_call(
+            &server.nii,
+            Method::POST,
+            &format!("/api/v1/uploads/{id}/commit"),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(gone.code(), "upload-not-found", "{gone:?}");
+    assert_eq!(
+        std::fs::read_dir(server.dir.path().join("uploads"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_requests_need_a_fresh_valid_signature() {
     let server = Server::start().await;
     let path = "/api/v1/device/proofs/1";
