@@ -20,4 +20,17 @@ elif command -v apt-get >/dev/null 2>&1; then
 else
   echo "install-deps: no apt-get; the ledger interop test will be skipped"
 fi
+# iproute2 (ip netns, tc): the terminal fault test puts netem on the loopback of a namespace it creates; without
+# them, or where the kernel has no netem, that test skips with a message (the relay test still runs).
+if command -v ip >/dev/null 2>&1 && command -v tc >/dev/null 2>&1; then
+  echo "install-deps: iproute2 already installed"
+elif command -v apt-get >/dev/null 2>&1; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  if DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq iproute2 >/dev/null 2>&1; then
+    echo "install-deps: installed iproute2"
+  else
+    echo "install-deps: could not install iproute2; the netem terminal test will be skipped"
+  fi
+fi
 exit 0

@@ -27,6 +27,13 @@ enum Command {
     /// Device-side tools: make keys, sign and submit captures.
     #[command(subcommand)]
     Device(cmd::device::Command),
+    /// Field terminal agent: queue captures in an encrypted outbox and forward them exactly once.
+    ///
+    /// `garita terminal --server URL --log-key VKEY --data DIR --key FILE --device ID` (short for
+    /// `garita terminal run ...`) runs the agent; `enroll` and `scan` queue a capture and return at once;
+    /// `status` shows the outbox.
+    #[command(subcommand)]
+    Terminal(cmd::terminal::Command),
     /// The transparency log: print its verifier key.
     #[command(subcommand)]
     Ledger(cmd::ledger::LedgerCommand),
@@ -55,11 +62,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cmd::terminal::default_to_run(std::env::args_os()));
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Admin(command) => cmd::admin::run(command),
         Command::Device(command) => cmd::device::run(command),
+        Command::Terminal(command) => cmd::terminal::run(command),
         Command::Ledger(command) => cmd::ledger::run_ledger(command),
         Command::Verify(args) => cmd::ledger::run_verify(args),
         Command::Witness(args) => cmd::ledger::run_witness(args),

@@ -10,6 +10,7 @@ pub mod finger;
 pub mod ledger;
 pub mod serve;
 pub mod share;
+pub mod terminal;
 pub mod wsq;
 
 /// A current-thread runtime for commands that touch the store or the network once.

@@ -236,6 +236,41 @@ impl DeviceKey {
     pub fn public_key_b64(&self) -> String {
         B64.encode(self.0.verifying_key().to_bytes())
     }
+
+    /// The `Garita-Device` header value for a request (docs/terminal.md): `v1 <device> <unix> <signature>`, the
+    /// signature over [`device_request_bytes`].
+    pub fn sign_request(
+        &self,
+        device: Uuid,
+        method: &str,
+        path_and_query: &str,
+        unix: i64,
+    ) -> String {
+        let signature = self
+            .0
+            .sign(&device_request_bytes(method, path_and_query, unix, device));
+        format!(
+            "v1 {} {unix} {}",
+            device.hyphenated(),
+            B64.encode(signature.to_bytes())
+        )
+    }
+}
+
+/// The bytes a device signs for an HTTP request (docs/terminal.md): a domain line, the method in upper case, the
+/// path with its query, the time in unix seconds and the device id, each on its own LF-terminated line.
+pub fn device_request_bytes(
+    method: &str,
+    path_and_query: &str,
+    unix: i64,
+    device: Uuid,
+) -> Vec<u8> {
+    format!(
+        "garita-device-request/v1\n{}\n{path_and_query}\n{unix}\n{}\n",
+        method.to_ascii_uppercase(),
+        device.hyphenated()
+    )
+    .into_bytes()
 }
 
 impl std::fmt::Debug for DeviceKey {
@@ -299,6 +334,42 @@ mod tests {
         let json = serde_json::to_string(&signed).unwrap();
         let back: SignedEnvelope = serde_json::from_str(&json).unwrap();
         back.verify(&key.public_key_b64()).unwrap();
+    }
+
+    #[test]
+    fn request_signatures_cover_method_path_time_and_device() {
+        let text =
+            String::from_utf8(device_request_bytes("get", "/a?b=1", 17, Uuid::nil())).unwrap();
+        assert_eq!(
+            text,
+            "garita-device-request/v1\nGET\n/a?b=1\n17\n00000000-0000-0000-0000-000000000000\n"
+        );
+        let key = DeviceKey::generate();
+        let header = key.sign_request(Uuid::nil(), "GET", "/a?b=1", 17);
+        let fields: Vec<&str> = header.split(' ').collect();
+        assert_eq!(
+            fields[..3],
+            ["v1", "00000000-0000-0000-0000-000000000000", "17"]
+        );
+        let signature: [u8; 64] = B64.decode(fields[3]).unwrap().try_into().unwrap();
+        let public = parse_public_key(&key.public_key_b64()).unwrap();
+        let signature = Signature::from_bytes(&signature);
+        assert!(
+            public
+                .verify(
+                    &device_request_bytes("GET", "/a?b=1", 17, Uuid::nil()),
+                    &signature
+                )
+                .is_ok()
+        );
+        assert!(
+            public
+                .verify(
+                    &device_request_bytes("GET", "/a?b=2", 17, Uuid::nil()),
+                    &signature
+                )
+                .is_err()
+        );
     }
 
     #[test]

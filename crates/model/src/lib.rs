@@ -22,11 +22,13 @@ mod entities;
 mod envelope;
 mod error;
 pub mod payload;
+pub mod snapshot;
 mod validated;
 
 pub use entities::*;
 pub use envelope::{
-    BlobRef, DeviceKey, Envelope, MAX_BLOBS, SignedEnvelope, canonical_time, parse_public_key,
+    BlobRef, DeviceKey, Envelope, MAX_BLOBS, SignedEnvelope, canonical_time, device_request_bytes,
+    parse_public_key,
 };
 pub use error::ModelError;
 pub use validated::{

@@ -6,7 +6,7 @@ use crate::policy::{
     ADMIN, ALERT_DECIDE, ANY, AUDIT_READ, CARGO_DECIDE, CARGO_READ, DEVICE_READ, PERSONAL_READ,
     WATCHLIST_WRITE,
 };
-use crate::{ApiError, AppState, auth, captures, ledger};
+use crate::{ApiError, AppState, auth, captures, ledger, terminal};
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
@@ -54,6 +54,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/records/{id}/proof", get(ledger::record_proof))
         .route("/ledger/cosignatures", post(ledger::add_cosignatures))
         .merge(crate::share::router())
+        .route("/uploads", post(terminal::start))
+        .route("/uploads/{id}", axum::routing::put(terminal::put_chunk))
+        .route("/uploads/{id}/commit", post(terminal::commit))
+        .route("/device/proofs/{seq}", get(terminal::own_proof))
+        .route("/device/watchlist", get(terminal::watchlist_snapshot))
 }
 
 /// Records who did what to which object, and how it ended. If the audit row cannot be written the request

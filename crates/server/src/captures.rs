@@ -146,8 +146,8 @@ fn an2_effect(payload: &[u8]) -> Result<(CaptureEffect, Vec<Vec<u8>>), ApiError>
 #[derive(serde::Serialize)]
 pub(crate) struct CaptureResponse {
     #[serde(flatten)]
-    receipt: Receipt,
-    alerts: Vec<garita_model::Alert>,
+    pub(crate) receipt: Receipt,
+    pub(crate) alerts: Vec<garita_model::Alert>,
 }
 
 fn answer(outcome: IngestOutcome, seq: u64) -> Result<(StatusCode, Json<Receipt>), ApiError> {
@@ -164,24 +164,18 @@ fn answer(outcome: IngestOutcome, seq: u64) -> Result<(StatusCode, Json<Receipt>
     }
 }
 
-/// `POST /api/v1/captures`
-pub(crate) async fn create(
-    State(state): State<AppState>,
-    Remote(remote): Remote,
-    JsonBody(request): JsonBody<CaptureRequest>,
-) -> Result<(StatusCode, Json<CaptureResponse>), ApiError> {
-    let envelope = request.envelope;
-    let device = state
-        .store
-        .device(envelope.device_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "unknown-device",
-                "this device is not registered; ask an admin to add its key",
-            )
-        })?;
+/// The registered, active device an envelope names, or the 403 that refuses it.
+pub(crate) async fn active_device(
+    state: &AppState,
+    device_id: uuid::Uuid,
+) -> Result<garita_model::Device, ApiError> {
+    let device = state.store.device(device_id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "unknown-device",
+            "this device is not registered; ask an admin to add its key",
+        )
+    })?;
     if device.status == DeviceStatus::Revoked {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -189,12 +183,73 @@ pub(crate) async fn create(
             "this device has been revoked",
         ));
     }
+    Ok(device)
+}
+
+/// Checks who signed, and that the signer may send this kind of capture: device known and active (403),
+/// signature (401), blob count (422), device kind (403). Returns the device.
+pub(crate) async fn check_signed(
+    state: &AppState,
+    signed: &SignedEnvelope,
+) -> Result<garita_model::Device, ApiError> {
+    let device = active_device(state, signed.envelope.device_id).await?;
+    signed.verify(&device.public_key)?;
+    if signed.envelope.blobs.len() > MAX_BLOBS {
+        return Err(ApiError::invalid(
+            "envelope.blobs",
+            format!("at most {MAX_BLOBS} blobs per capture"),
+        ));
+    }
+    check_kind(&device, signed.envelope.payload_type)?;
+    Ok(device)
+}
+
+fn check_kind(device: &garita_model::Device, payload_type: PayloadType) -> Result<(), ApiError> {
+    if allowed(device.kind, payload_type) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "device-not-allowed",
+            format!("a {} may not send {payload_type} captures", device.kind),
+        ))
+    }
+}
+
+/// The stored answer for (device, seq) when the capture is already in: 200 with the original receipt and its
+/// alerts, or 409 when the sequence number names other content. `None` when the capture is new.
+pub(crate) async fn replay(
+    state: &AppState,
+    envelope: &Envelope,
+) -> Result<Option<CaptureResponse>, ApiError> {
+    let envelope_sha256 = garita_model::sha256_hex(&envelope.canonical_bytes());
+    let Some(outcome) = state
+        .store
+        .existing_capture(envelope.device_id, envelope.seq, &envelope_sha256)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (_, Json(receipt)) = answer(outcome, envelope.seq)?;
+    let alerts = match receipt.encounter_id {
+        Some(encounter_id) => state.store.alerts_of_encounter(encounter_id).await?,
+        None => Vec::new(),
+    };
+    Ok(Some(CaptureResponse { receipt, alerts }))
+}
+
+/// `POST /api/v1/captures`
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Remote(remote): Remote,
+    JsonBody(request): JsonBody<CaptureRequest>,
+) -> Result<(StatusCode, Json<CaptureResponse>), ApiError> {
     let signed = SignedEnvelope {
-        envelope,
+        envelope: request.envelope,
         signature: request.signature,
     };
-    signed.verify(&device.public_key)?;
-    let envelope = &signed.envelope;
+    // Who signed is checked before a byte of the payload is decoded.
+    let device = check_signed(&state, &signed).await?;
     if request.blobs.len() > MAX_BLOBS {
         return Err(ApiError::invalid(
             "blobs",
@@ -208,17 +263,24 @@ pub(crate) async fn create(
         .enumerate()
         .map(|(index, text)| decode(format!("blobs[{index}]"), text))
         .collect::<Result<Vec<_>, _>>()?;
+    ingest(&state, remote, &device, signed, payload, blobs).await
+}
+
+/// The one ingest path, for inline captures and committed uploads: every check, then blobs, ledger entry and
+/// rows, the audit event, cargo analysis and the 1:N search. Idempotent on (device, seq).
+///
+/// `device` is the signer as [`check_signed`] returned it: the caller has checked the signature.
+pub(crate) async fn ingest(
+    state: &AppState,
+    remote: Option<String>,
+    device: &garita_model::Device,
+    signed: SignedEnvelope,
+    payload: Vec<u8>,
+    blobs: Vec<Vec<u8>>,
+) -> Result<(StatusCode, Json<CaptureResponse>), ApiError> {
+    let state = state.clone();
+    let envelope = &signed.envelope;
     envelope.check_content(&payload, &blobs)?;
-    if !allowed(device.kind, envelope.payload_type) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "device-not-allowed",
-            format!(
-                "a {} may not send {} captures",
-                device.kind, envelope.payload_type
-            ),
-        ));
-    }
     let blob_names: Vec<String> = envelope
         .blobs
         .iter()
@@ -229,21 +291,11 @@ pub(crate) async fn create(
         CaptureEffect::Consignment(consignment) => Some(consignment.clone()),
         CaptureEffect::Encounter { .. } => None,
     };
-    let canonical = envelope.canonical_bytes();
-    let envelope_sha256 = garita_model::sha256_hex(&canonical);
-    if let Some(outcome) = state
-        .store
-        .existing_capture(envelope.device_id, envelope.seq, &envelope_sha256)
-        .await?
-    {
+    if let Some(response) = replay(&state, envelope).await? {
         // A replay: answer from the store without logging or writing anything again.
-        let (status, Json(receipt)) = answer(outcome, envelope.seq)?;
-        let alerts = match receipt.encounter_id {
-            Some(encounter_id) => state.store.alerts_of_encounter(encounter_id).await?,
-            None => Vec::new(),
-        };
-        return Ok((status, Json(CaptureResponse { receipt, alerts })));
+        return Ok((StatusCode::OK, Json(response)));
     }
+    let canonical = envelope.canonical_bytes();
 
     // Everything checked: make the bytes durable, then the rows.
     let store = state.store.clone();

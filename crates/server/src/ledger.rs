@@ -123,6 +123,19 @@ pub(crate) async fn record_proof(
         .capture(id)
         .await?
         .ok_or_else(|| ApiError::not_found("record"))?;
+    let proof = capture_proof(&state, &capture).await?;
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Body::from(proof.to_bytes()))
+        .map_err(|err| ApiError::internal(&err))
+}
+
+/// The tlog-proof receipt of a stored capture: 404 `not-logged` without a ledger entry, 425 `not-integrated`
+/// until a published checkpoint covers it.
+pub(crate) async fn capture_proof(
+    state: &AppState,
+    capture: &garita_store::StoredCapture,
+) -> Result<garita_ledger::TlogProof, ApiError> {
     let leaf = capture.receipt.leaf_index.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -138,21 +151,15 @@ pub(crate) async fn record_proof(
     let proof = tokio::task::spawn_blocking(move || ledger.receipt(leaf, salt))
         .await
         .map_err(|err| ApiError::internal(&err))?;
-    let proof = match proof {
-        Ok(proof) => proof,
-        Err(LogError::NotIntegrated { .. }) => {
-            return Err(ApiError::new(
-                StatusCode::TOO_EARLY,
-                "not-integrated",
-                "the entry is durable but not yet in a published checkpoint; retry in a second",
-            ));
-        }
-        Err(err) => return Err(ledger_error(&err)),
-    };
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(Body::from(proof.to_bytes()))
-        .map_err(|err| ApiError::internal(&err))
+    match proof {
+        Ok(proof) => Ok(proof),
+        Err(LogError::NotIntegrated { .. }) => Err(ApiError::new(
+            StatusCode::TOO_EARLY,
+            "not-integrated",
+            "the entry is durable but not yet in a published checkpoint; retry in a second",
+        )),
+        Err(err) => Err(ledger_error(&err)),
+    }
 }
 
 /// `POST /api/v1/ledger/cosignatures`: a witness hands back its `cosignature/v1` lines for the current

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod retention;
 pub mod share;
 mod state;
+pub mod terminal;
 
 pub use auth::{hash_password, verify_password};
 pub use error::ApiError;

@@ -165,6 +165,36 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "A witness's cosignature/v1 lines for the checkpoint",
     ),
     (
+        "post",
+        "/api/v1/uploads",
+        "device signature",
+        "Start or resume a chunked upload of a signed capture (docs/terminal.md)",
+    ),
+    (
+        "put",
+        "/api/v1/uploads/{id}",
+        "device request signature",
+        "Append a chunk at Upload-Offset; answers the durable offset",
+    ),
+    (
+        "post",
+        "/api/v1/uploads/{id}/commit",
+        "device request signature",
+        "Ingest an uploaded capture (same checks and answers as POST /api/v1/captures)",
+    ),
+    (
+        "get",
+        "/api/v1/device/proofs/{seq}",
+        "device request signature",
+        "tlog-proof receipt of the calling device's own capture",
+    ),
+    (
+        "get",
+        "/api/v1/device/watchlist",
+        "device request signature",
+        "Signed watchlist snapshot (templates) since a version, for offline alerts (audited)",
+    ),
+    (
         "get",
         "/api/v1/share/identity",
         "any",
@@ -264,7 +294,11 @@ pub fn document() -> Value {
         });
         if !matches!(
             *roles,
-            "none" | "device signature" | "witness signature" | "partner signature"
+            "none"
+                | "device signature"
+                | "device request signature"
+                | "witness signature"
+                | "partner signature"
         ) {
             operation["security"] = json!([{ "bearer": [] }]);
         }

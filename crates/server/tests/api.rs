@@ -8,6 +8,8 @@
 //! - `cargo_scan`: a simulated dual-energy scan sent as a capture gets findings and a lane; officers add/reject.
 //! - `retention`: an expired capture is purged and the purge is logged.
 //! - `sharing`: two agencies on loopback share, import, search, answer with a hit and cosign (issue #10).
+//! - `terminal_agent`: the garita-terminal agent's watchlist snapshot, offline match, and duplicates after sync.
+//! - `uploads`: resumable chunked uploads, exactly-once across both ingest paths, device-signed requests.
 //! - `bad_input`: a table of bad requests, each with its exact status, error code and field, writing nothing;
 //!   login, logout, token expiry, pagination.
 //!
@@ -30,3 +32,7 @@ mod matrix;
 mod retention;
 #[path = "api/sharing.rs"]
 mod sharing;
+#[path = "api/terminal_agent.rs"]
+mod terminal_agent;
+#[path = "api/uploads.rs"]
+mod uploads;

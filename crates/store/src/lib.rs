@@ -22,7 +22,9 @@ mod persons;
 mod registry;
 mod retention;
 mod share;
+mod snapshots;
 mod templates;
+mod uploads;
 
 pub use audit::{AuditEvent, AuditFilter};
 pub use blobs::BlobStore;
@@ -36,6 +38,7 @@ pub use share::{
     ImportedRecordRow,
 };
 pub use templates::TemplateRow;
+pub use uploads::Upload;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

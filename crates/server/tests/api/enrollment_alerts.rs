@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::path::Path;
 
-fn fvc_as_wsq(name: &str) -> Option<Vec<u8>> {
+pub(crate) fn fvc_as_wsq(name: &str) -> Option<Vec<u8>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/fingerprints/FVC2000_DB1_B")
         .join(name);
@@ -28,7 +28,7 @@ fn fvc_as_wsq(name: &str) -> Option<Vec<u8>> {
 }
 
 /// Enrolls one right-index (position 2) WSQ impression from the test terminal; returns the capture response.
-async fn enroll(server: &Server, wsq: &[u8]) -> Value {
+pub(crate) async fn enroll(server: &Server, wsq: &[u8]) -> Value {
     enroll_fingers(server, &[(2, wsq)]).await
 }
 
@@ -61,7 +61,7 @@ async fn enroll_fingers(server: &Server, fingers: &[(u8, &[u8])]) -> Value {
     answer.body
 }
 
-async fn subject_of(server: &Server, response: &Value) -> String {
+pub(crate) async fn subject_of(server: &Server, response: &Value) -> String {
     let path = format!(
         "/api/v1/encounters/{}",
         response["encounter_id"].as_str().unwrap()

@@ -370,6 +370,79 @@ impl Server {
         Self::answer_of(request.send().await.unwrap()).await
     }
 
+    /// Sends a request signed by a device (the `Garita-Device` header, docs/terminal.md) with optional extra
+    /// headers and a raw body; `unix` overrides the time signed (for skew tests).
+    pub async fn device_call(
+        &self,
+        device: &TestDevice,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Answer {
+        let unix = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.device_call_at(device, unix, method, path, headers, body)
+            .await
+    }
+
+    /// As [`Server::device_call`], signing the given unix time.
+    pub async fn device_call_at(
+        &self,
+        device: &TestDevice,
+        unix: i64,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Answer {
+        let signature = device
+            .key
+            .sign_request(device.id, method.as_str(), path, unix);
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("Garita-Device", signature)
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        Self::answer_of(request.send().await.unwrap()).await
+    }
+
+    /// Starts an upload of a fresh consignment from the NII scanner and sends all its bytes; returns the upload
+    /// id and the signed capture body.
+    pub async fn uploaded_consignment(&self, tag: &str) -> (String, Value) {
+        let payload = consignment_payload(tag).to_string();
+        let body = signed_capture(
+            &self.nii,
+            self.nii.next_seq(),
+            PayloadType::Consignment,
+            payload.as_bytes(),
+            &[],
+        );
+        let start = self
+            .call(
+                Method::POST,
+                "/api/v1/uploads",
+                None,
+                Some(json!({ "envelope": body["envelope"], "signature": body["signature"] })),
+            )
+            .await;
+        assert_eq!(start.status, StatusCode::CREATED, "{start:?}");
+        let id = start.body["upload_id"].as_str().unwrap().to_owned();
+        let put = self
+            .device_call(
+                &self.nii,
+                Method::PUT,
+                &format!("/api/v1/uploads/{id}"),
+                &[("Upload-Offset", "0".into())],
+                payload.into_bytes(),
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{put:?}");
+        (id, body)
+    }
+
     /// Reads a response into an [`Answer`].
     pub async fn answer_of(response: reqwest::Response) -> Answer {
         let status = response.status();

@@ -21,9 +21,11 @@ enum Access {
     Witness,
     /// Authenticated by a partner agency's sharing-key signature; bearer tokens are ignored.
     Partner,
+    /// Authenticated by a device's request signature (`Garita-Device`); bearer tokens are ignored.
+    DeviceRequest,
 }
 
-use Access::{Device, Partner, Public, Users, Witness};
+use Access::{Device, DeviceRequest, Partner, Public, Users, Witness};
 
 const ALL: &[&str] = &["officer", "supervisor", "analyst", "auditor", "admin"];
 const ADMIN: &[&str] = &["admin"];
@@ -223,6 +225,24 @@ const MATRIX: &[(&str, &str, Access, u16, Option<&str>)] = &[
     ("post", "/api/v1/share/answers", Partner, 403, None),
     ("get", "/api/v1/share/feed/{id}", Partner, 401, None),
     ("get", "/log/{path}", Public, 200, None),
+    ("post", "/api/v1/uploads", Device, 201, None),
+    ("put", "/api/v1/uploads/{id}", DeviceRequest, 200, None),
+    (
+        "post",
+        "/api/v1/uploads/{id}/commit",
+        DeviceRequest,
+        201,
+        None,
+    ),
+    (
+        "get",
+        "/api/v1/device/proofs/{seq}",
+        DeviceRequest,
+        200,
+        None,
+    ),
+    // Called as the biometric terminal; the NII scanner is refused (tests/api/terminal_agent.rs).
+    ("get", "/api/v1/device/watchlist", DeviceRequest, 200, None),
 ];
 
 /// Ids the parameterised routes are called with.
@@ -237,6 +257,10 @@ struct Fixtures {
     /// An outgoing sharing agreement and one export under it.
     agreement: Uuid,
     export: Uuid,
+    /// The NII scanner's sequence number of `capture`.
+    capture_seq: u64,
+    /// An upload of the NII scanner holding all its bytes, and those bytes.
+    upload: (String, Vec<u8>),
     /// One spare device per caller of the revoke route, so each revokes an active device.
     spare_devices: Vec<Uuid>,
 }
@@ -286,6 +310,7 @@ async fn the_route_table_is_the_router_and_the_openapi_document() {
             Device => "device signature".to_owned(),
             Witness => "witness signature".to_owned(),
             Partner => "partner signature".to_owned(),
+            DeviceRequest => "device request signature".to_owned(),
             Users(allowed) if allowed == ALL => "any".to_owned(),
             Users(allowed) => {
                 let listed: BTreeSet<&str> = roles.split(", ").collect();
@@ -344,6 +369,13 @@ async fn fixtures(server: &Server) -> Fixtures {
     let receipt = server.new_consignment("fixture").await;
     let consignment = receipt["consignment_id"].as_str().unwrap().parse().unwrap();
     let capture: Uuid = receipt["capture_id"].as_str().unwrap().parse().unwrap();
+    let capture_seq = receipt["seq"].as_u64().unwrap();
+    let (upload_id, upload_body) = server.uploaded_consignment("matrix-put").await;
+    let upload_bytes = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        upload_body["payload"].as_str().unwrap(),
+    )
+    .unwrap();
     let finding = garita_model::Finding {
         id: Uuid::new_v4(),
         consignment_id: consignment,
@@ -420,6 +452,8 @@ async fn fixtures(server: &Server) -> Fixtures {
         consignment,
         finding: finding.id,
         capture,
+        capture_seq,
+        upload: (upload_id, upload_bytes),
         spare_devices,
     }
 }
@@ -452,6 +486,9 @@ async fn request(
     let unique = format!("{call}-{}", Uuid::new_v4().simple());
     let id = match path {
         "/api/v1/devices/{id}/revoke" => fx.spare_devices[call].to_string(),
+        "/api/v1/uploads/{id}" => fx.upload.0.clone(),
+        // Each caller commits an upload of its own.
+        "/api/v1/uploads/{id}/commit" => server.uploaded_consignment(&unique).await.0,
         p if p.starts_with("/api/v1/subjects/") => fx.subject.to_string(),
         p if p.starts_with("/api/v1/encounters/") => fx.encounter.to_string(),
         p if p.starts_with("/api/v1/samples/") => fx.sample.to_string(),
@@ -464,7 +501,10 @@ async fn request(
         p if p.starts_with("/api/v1/share/exports/") => fx.export.to_string(),
         _ => String::new(),
     };
-    let url = path.replace("{id}", &id).replace("{path}", "checkpoint");
+    let url = path
+        .replace("{id}", &id)
+        .replace("{path}", "checkpoint")
+        .replace("{seq}", &fx.capture_seq.to_string());
     let body = match (method, path) {
         ("post", "/api/v1/auth/login") => {
             let user = &server.users["officer"];
@@ -499,6 +539,18 @@ async fn request(
                 &[],
             ))
         }
+        ("post", "/api/v1/uploads") => {
+            let payload = crate::harness::consignment_payload(&unique).to_string();
+            let body = crate::harness::signed_capture(
+                &server.nii,
+                server.nii.next_seq(),
+                garita_model::PayloadType::Consignment,
+                payload.as_bytes(),
+                &[],
+            );
+            Some(json!({ "envelope": body["envelope"], "signature": body["signature"] }))
+        }
+        ("post", "/api/v1/uploads/{id}/commit") => None,
         ("post", "/api/v1/watchlist") => Some(json!({
             "subject_id": fx.subject, "category": "smuggler", "source_agency": "INM", "reason": "seen at night"
         })),
@@ -552,6 +604,26 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             let before = server.snapshot().await;
             let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let answer = match (method, path) {
+                // Device requests carry the device's signature header; the bearer token rides along ignored.
+                (_, _) if matches!(access, DeviceRequest) => {
+                    let (headers, bytes) = if *method == "put" {
+                        (vec![("Upload-Offset", "0".to_owned())], fx.upload.1.clone())
+                    } else {
+                        (Vec::new(), Vec::new())
+                    };
+                    let mut headers = headers;
+                    if let Some(token) = &token {
+                        headers.push(("Authorization", format!("Bearer {token}")));
+                    }
+                    let device = if *path == "/api/v1/device/watchlist" {
+                        &server.bio
+                    } else {
+                        &server.nii
+                    };
+                    server
+                        .device_call(device, http_method, &url, &headers, bytes)
+                        .await
+                }
                 // Witness cosignature lines are text, not JSON.
                 (&"post", &"/api/v1/ledger/cosignatures")
                 | (&"post", &"/api/v1/share/exports/{id}/cosignatures") => {
@@ -569,7 +641,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             };
             let what = format!("{method} {url} as {principal:?}: {answer:?}");
             let allowed = match (access, principal) {
-                (Public | Device | Witness | Partner, _) => true,
+                (Public | Device | Witness | Partner | DeviceRequest, _) => true,
                 (Users(_), Principal::Nobody | Principal::Bogus) => {
                     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{what}");
                     assert_eq!(answer.code(), "unauthenticated", "{what}");
