@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP API server.
     Serve(cmd::serve::Args),
+    /// Fill a fresh data directory with a synthetic demo (sites, devices, people, alerts, consignments).
+    Demo(cmd::demo::Args),
     /// Administer a data directory: agency, users, sites, devices.
     #[command(subcommand)]
     Admin(cmd::admin::Command),
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Admin(command) => cmd::admin::run(command),
         Command::Device(command) => cmd::device::run(command),
         Command::Ledger(command) => cmd::ledger::run_ledger(command),

@@ -6,6 +6,7 @@
 //! - `an2_enrollment`: an ANSI/NIST transaction enrolled, exported, its WSQ decoded and its receipt verified.
 //! - `enrollment_alerts`: 1:N search on enrollment raises the watchlist's category on a second impression.
 //! - `cargo_scan`: a simulated dual-energy scan sent as a capture gets findings and a lane; officers add/reject.
+//! - `console`: every web-console route × every role and nobody; CSRF on every form; escaping; audit.
 //! - `retention`: an expired capture is purged and the purge is logged.
 //! - `bad_input`: a table of bad requests, each with its exact status, error code and field, writing nothing;
 //!   login, logout, token expiry, pagination.
@@ -19,6 +20,8 @@ mod an2_enrollment;
 mod bad_input;
 #[path = "api/cargo_scan.rs"]
 mod cargo_scan;
+#[path = "api/console.rs"]
+mod console;
 #[path = "api/enrollment_alerts.rs"]
 mod enrollment_alerts;
 #[path = "api/harness.rs"]
