@@ -13,7 +13,7 @@ use maud::{Markup, PreEscaped, html};
 use std::collections::BTreeMap;
 
 /// The ranges offered, in days.
-const RANGES: [u32; 4] = [7, 30, 90, 365];
+const RANGES: [u32; 5] = [7, 14, 30, 90, 365];
 
 fn total(rows: &[DayCount], category: Option<&str>) -> i64 {
     rows.iter()
@@ -64,9 +64,9 @@ pub(crate) async fn view_dashboard_get(
     console: Console,
     query: QueryMap,
 ) -> PageResult {
-    let days_back: u32 = query.get("days")?.unwrap_or(30);
+    let days_back: u32 = query.get("days")?.unwrap_or(14);
     if !RANGES.contains(&days_back) {
-        return Err(ApiError::invalid("days", "use 7, 30, 90 or 365").into());
+        return Err(ApiError::invalid("days", "use 7, 14, 30, 90 or 365").into());
     }
     let site: Option<uuid::Uuid> = match query.0.get("site").map(String::as_str) {
         None | Some("") => None,
