@@ -17,7 +17,15 @@ function check(condition, message) {
 const problems = [];
 function watch(page) {
   page.on("console", (msg) => {
-    if (msg.type() === "error") problems.push(`${page.url()}: console error: ${msg.text()}`);
+    // Failed loads are judged by their response below (some pages answer 401/403 on purpose).
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
+      problems.push(`${page.url()}: console error: ${msg.text()}`);
+    }
+  });
+  page.on("response", (response) => {
+    if (response.request().resourceType() !== "document" && response.status() >= 400) {
+      problems.push(`${page.url()}: ${response.url()} answered ${response.status()}`);
+    }
   });
   page.on("pageerror", (err) => problems.push(`${page.url()}: script error: ${err.message}`));
 }

@@ -1,7 +1,7 @@
-//! Images for the console, each served by an audited route: a fingerprint sample decoded from WSQ (or any format
-//! garita-finger reads) to PNG, with its minutiae drawn over it from the stored template; a cargo scan as a PNG
-//! whose channels carry the high- and low-energy attenuation and a material class per pixel, for the X-ray
-//! viewer (xray.js) to window, level and colour.
+//! Images for the console, each served by an audited route: a fingerprint sample decoded from WSQ to PNG, with
+//! its minutiae drawn over it from the stored template; a cargo scan as a PNG whose channels carry the high- and
+//! low-energy attenuation and a material class per pixel, for the X-ray viewer (xray.js) to window, level and
+//! colour.
 
 use super::layout::PageError;
 use super::session::Console;
@@ -39,17 +39,18 @@ fn image_response(media_type: &'static str, bytes: Vec<u8>) -> Result<Response, 
         .map_err(|err| PageError::from(ApiError::internal(&err)))
 }
 
-/// A sample's bytes as something a browser shows: JPEG and PNG as stored, fingerprints decoded to PNG.
+/// A sample's bytes as something a browser shows: JPEG and PNG as stored, WSQ decoded (garita-wsq, any size the
+/// codec accepts) to PNG.
 fn displayable(sample: &Sample, bytes: Vec<u8>) -> Result<(&'static str, Vec<u8>), ApiError> {
     match sample.format {
         SampleFormat::Jpeg => Ok(("image/jpeg", bytes)),
         SampleFormat::Png => Ok(("image/png", bytes)),
-        _ => {
-            let image = garita_finger::load_image(&bytes, None).map_err(|err| {
+        SampleFormat::Wsq => {
+            let image = garita_wsq::decode(&bytes).map_err(|err| {
                 ApiError::new(
                     axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                     "not-displayable",
-                    format!("this sample cannot be shown as an image: {err}"),
+                    format!("this WSQ sample cannot be decoded: {err}"),
                 )
             })?;
             let encoded = png(
@@ -60,6 +61,11 @@ fn displayable(sample: &Sample, bytes: Vec<u8>) -> Result<(&'static str, Vec<u8>
             )?;
             Ok(("image/png", encoded))
         }
+        other => Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "not-displayable",
+            format!("{other} samples are kept as captured; export the transaction to view them"),
+        )),
     }
 }
 

@@ -92,6 +92,7 @@ pub(crate) fn bare_page(title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                link rel="icon" href="data:,";
                 title { (title) " · garita" }
                 link rel="stylesheet" href=(asset_url("console.css"));
                 script src=(asset_url("console.js")) defer {}
@@ -122,6 +123,7 @@ pub(crate) fn page(console: &Console, title: &str, active: &str, body: Markup) -
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                link rel="icon" href="data:,";
                 title { (title) " · garita" }
                 link rel="stylesheet" href=(asset_url("console.css"));
                 script src=(asset_url("console.js")) defer {}
