@@ -90,11 +90,15 @@ pub(crate) async fn view_audit_get(
             tbody {
                 @for row in &rows.items {
                     tr {
-                        td.mono { (row.at) }
+                        td.mono { (row.at.get(..19).unwrap_or(&row.at).replace('T', " ")) }
                         td { (row.actor_name.as_deref().unwrap_or(&row.actor_kind)) }
                         td.mono { (row.action) }
                         td.mono { (row.object_kind) @if let Some(id) = &row.object_id { " " (id) } }
-                        td.mono { (row.subject_id.map(|id| id.to_string()).unwrap_or_default()) }
+                        td.mono {
+                            @if let Some(id) = row.subject_id {
+                                a href=(format!("/console/audit?subject={id}")) title="Everything done to this subject's data" { (id) }
+                            }
+                        }
                         td.mono { (row.remote_addr.as_deref().unwrap_or("")) }
                         td { (badge(&row.outcome, &row.outcome)) }
                         td.num { (row.leaf_index.map(|leaf| leaf.to_string()).unwrap_or_default()) }

@@ -123,8 +123,7 @@ pub(crate) async fn view_consignment_get(
         @if !rules.is_empty() {
             ul.reasons { @for rule in &rules { li { (rule) } } }
         }
-        div.cargo-grid {
-            section.viewer-section {
+        section.viewer-section {
                 h2 { "X-ray" }
                 @if has_scan {
                     div.xray #xray data-src=(format!("/console/consignments/{id}/scan.png")) data-findings=(findings_json) data-can-draw=(may_decide) {
@@ -146,7 +145,8 @@ pub(crate) async fn view_consignment_get(
                 } @else {
                     p.empty { "No scan was sent with this consignment." }
                 }
-            }
+        }
+        div.cargo-grid {
             section {
                 h2 { "Manifest" }
                 table.list {
@@ -175,6 +175,8 @@ pub(crate) async fn view_consignment_get(
                         }
                     }
                 }
+            }
+            section {
                 h2 { "Decisions" }
                 @if detail.decisions.is_empty() && detail.seizures.is_empty() { p.empty { "None yet." } }
                 ul.timeline {
