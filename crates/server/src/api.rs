@@ -1097,18 +1097,31 @@ async fn reject_finding(
     Id(id): Id,
     JsonBody(request): JsonBody<RejectRequest>,
 ) -> Result<Json<garita_store::ConsignmentDetail>, ApiError> {
+    withdraw_finding(&state, &auth, id, &request.reason)
+        .await
+        .map(Json)
+}
+
+/// Marks a finding rejected with a reason (never deletes it), logs the rejection and answers the consignment;
+/// audited (API and console).
+pub(crate) async fn withdraw_finding(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    reason: &str,
+) -> Result<garita_store::ConsignmentDetail, ApiError> {
     auth.require(CARGO_DECIDE)?;
-    check_text("reason", &request.reason, 1000)?;
+    check_text("reason", reason, 1000)?;
     let result = async {
         let now = state.now();
         let change = serde_json::json!({ "finding_id": id, "rejected_by": auth.user.id,
-                                         "reason": request.reason, "at": garita_store::ts(now) });
+                                         "reason": reason, "at": garita_store::ts(now) });
         let consignment = state
             .store
-            .reject_finding(id, auth.user.id, &request.reason, now)
+            .reject_finding(id, auth.user.id, reason, now)
             .await
             .map_err(ApiError::from)?;
-        ledger::log_decision(&state, &change, now).await?;
+        ledger::log_decision(state, &change, now).await?;
         state
             .store
             .consignment(consignment)
@@ -1117,15 +1130,15 @@ async fn reject_finding(
     }
     .await;
     audit(
-        &state,
-        &auth,
+        state,
+        auth,
         "finding.reject",
         ("finding", Some(id.to_string())),
         None,
         &result,
     )
     .await?;
-    result.map(Json)
+    result
 }
 
 /// `GET /api/v1/audit[?actor=&subject=&since=&until=]`: auditors only; reading it is audited too.

@@ -5,7 +5,7 @@
 use super::assets::asset_url;
 use super::layout::{PageResult, badge, page, pager, when};
 use super::session::{Console, Posted};
-use crate::api::{record_decision, record_finding, record_seizure};
+use crate::api::{record_decision, record_finding, record_seizure, withdraw_finding};
 use crate::extract::QueryMap;
 use crate::policy::{CARGO_DECIDE, CARGO_READ};
 use crate::{ApiError, AppState};
@@ -161,7 +161,7 @@ pub(crate) async fn view_consignment_get(
                 @if detail.findings.is_empty() { p.empty { "None." } }
                 @else {
                     table.list {
-                        thead { tr { th { "Source" } th { "Kind" } th.num { "Score" } th { "Reason" } } }
+                        thead { tr { th { "Source" } th { "Kind" } th.num { "Score" } th { "Reason" } @if may_decide { th {} } } }
                         tbody {
                             @for finding in &detail.findings {
                                 tr .rejected[finding.rejected_by.is_some()] {
@@ -170,6 +170,20 @@ pub(crate) async fn view_consignment_get(
                                     td.num { (format!("{:.2}", finding.score)) }
                                     td { (finding.reason)
                                          @if let Some(why) = &finding.rejection_reason { " (rejected: " (why) ")" } }
+                                    @if may_decide {
+                                        td {
+                                            @if finding.rejected_by.is_none() {
+                                                details.reject {
+                                                    summary { "Reject" }
+                                                    form method="post" action=(format!("/console/findings/{}/reject", finding.id)) {
+                                                        (console.csrf_field())
+                                                        label { "Why" input name="reason" required maxlength="1000"; }
+                                                        button.dismiss type="submit" { "Reject finding" }
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -297,4 +311,21 @@ pub(crate) async fn finding_post(
     )
     .await?;
     Ok(back_to(id))
+}
+
+/// `POST /console/findings/{id}/reject`: marks a finding rejected (the API's `withdraw_finding`: logged, audited).
+pub(crate) async fn reject_post(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult {
+    let id = super::parse_id(&id)?;
+    let detail = withdraw_finding(
+        &state,
+        &posted.console.auth,
+        id,
+        posted.form.get("reason")?.trim(),
+    )
+    .await?;
+    Ok(back_to(detail.consignment.id))
 }

@@ -71,6 +71,7 @@ pub const CONSOLE_ROUTES: &[(&str, &str, Option<&[Role]>)] = &[
         "/consignments/{id}/findings",
         Some(policy::CARGO_DECIDE),
     ),
+    ("POST", "/findings/{id}/reject", Some(policy::CARGO_DECIDE)),
     ("GET", "/audit", Some(policy::AUDIT_READ)),
     ("GET", "/admin/sites", Some(policy::ADMIN)),
     ("POST", "/admin/sites", Some(policy::ADMIN)),
@@ -106,6 +107,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/consignments/{id}/decisions", post(cargo::decision_post))
         .route("/consignments/{id}/seizures", post(cargo::seizure_post))
         .route("/consignments/{id}/findings", post(cargo::finding_post))
+        .route("/findings/{id}/reject", post(cargo::reject_post))
         .route("/audit", get(audit::view_audit_get))
         .route(
             "/admin/sites",

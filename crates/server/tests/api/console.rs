@@ -93,6 +93,7 @@ struct Fixture {
     sample: Uuid,
     consignment: Uuid,
     devices: BTreeMap<&'static str, Uuid>,
+    findings: BTreeMap<&'static str, Uuid>,
 }
 
 async fn fixture(server: &Server) -> Fixture {
@@ -131,7 +132,18 @@ async fn fixture(server: &Server) -> Fixture {
         .parse()
         .unwrap();
     let mut devices = BTreeMap::new();
+    let mut findings = BTreeMap::new();
     for role in ROLES {
+        let drawn = server
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/v1/consignments/{consignment}/findings"),
+                Some(&server.token("officer")),
+                Some(serde_json::json!({ "region": [1, 2, 3, 4], "kind": "void", "reason": role })),
+            )
+            .await;
+        assert_eq!(drawn.status, StatusCode::CREATED, "{drawn:?}");
+        findings.insert(role, drawn.body["id"].as_str().unwrap().parse().unwrap());
         let key = garita_model::DeviceKey::generate();
         devices.insert(
             role,
@@ -147,6 +159,7 @@ async fn fixture(server: &Server) -> Fixture {
         sample,
         consignment,
         devices,
+        findings,
     }
 }
 
@@ -172,6 +185,7 @@ const TABLE: &[(&str, &str, [bool; 5], u16)] = &[
     ("POST", "/consignments/{id}/decisions", [O, O, X, X, X], 303),
     ("POST", "/consignments/{id}/seizures", [O, O, X, X, X], 303),
     ("POST", "/consignments/{id}/findings", [O, O, X, X, X], 303),
+    ("POST", "/findings/{id}/reject", [O, O, X, X, X], 303),
     ("GET", "/audit", [X, X, X, O, X], 200),
     ("GET", "/admin/sites", [X, X, X, X, O], 200),
     ("POST", "/admin/sites", [X, X, X, X, O], 303),
@@ -191,6 +205,7 @@ fn concrete(path: &str, fixture: &Fixture, role: &str) -> String {
         p if p.starts_with("/samples/") => fixture.sample.to_string(),
         p if p.starts_with("/consignments/") => fixture.consignment.to_string(),
         p if p.starts_with("/admin/devices/") => fixture.devices[role].to_string(),
+        p if p.starts_with("/findings/") => fixture.findings[role].to_string(),
         _ => String::new(),
     };
     let path = path.replace("{id}", &id);
@@ -224,6 +239,7 @@ fn form_for(path: &str, role: &str, server: &Server) -> Vec<(String, String)> {
             ("kind", "unexpected_organic".into()),
             ("reason", "drawn by hand".into()),
         ],
+        "/findings/{id}/reject" => vec![("reason", "a shadow of the frame".into())],
         "/admin/sites" => vec![
             ("name", format!("Site of {role}")),
             ("kind", "port".into()),
