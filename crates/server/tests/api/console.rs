@@ -481,6 +481,37 @@ async fn forms_need_the_session_csrf_token_and_pages_escape_and_audit() {
     );
     assert!(!page.contains("<script>alert(1)"), "unescaped name: {page}");
 
+    // Search by name: case-insensitive, `%` is a literal.
+    let found = send(
+        &client,
+        &server,
+        "GET",
+        "/console/subjects?q=rOSA",
+        Some(&officer),
+        Vec::new(),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        found.contains("Rosa") && !found.contains("&lt;script"),
+        "{found}"
+    );
+    let none = send(
+        &client,
+        &server,
+        "GET",
+        "/console/subjects?q=%25",
+        Some(&officer),
+        Vec::new(),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(none.contains("No subject matches."), "{none}");
+
     // Reads of personal data are audited with the subject; a refused read is audited as denied.
     let auditor = console_login(&server, &client, "auditor").await;
     let refused = send(
