@@ -79,6 +79,7 @@ try {
   const people = Number(await page.textContent(".tile-people .value"));
   check(people > 0, `dashboard counts people scanned (${people})`);
   check((await page.locator(".chart svg").count()) === 3, "dashboard draws three charts");
+  check((await page.locator("table.by-site tbody tr").count()) === 3, "dashboard counts each of the three sites");
   await shot(page, "02-dashboard");
 
   // Open an alert and confirm it.

@@ -44,6 +44,14 @@ fn per_site(rows: &[DayCount], sites: &[garita_model::Site]) -> Vec<i64> {
         .collect()
 }
 
+/// One site's count in `rows`, optionally of one category.
+fn site_total(rows: &[DayCount], site: uuid::Uuid, category: Option<&str>) -> i64 {
+    rows.iter()
+        .filter(|row| row.site_id == site && category.is_none_or(|c| row.category == c))
+        .map(|row| row.count)
+        .sum()
+}
+
 fn chart(svg: Result<String, String>) -> Markup {
     match svg {
         Ok(svg) => html! { div.chart { (PreEscaped(svg)) } },
@@ -172,6 +180,30 @@ pub(crate) async fn view_dashboard_get(
             (tile("findings", total(&stats.findings, None), "findings"))
             (tile("seizures", total(&stats.seizures, None), "seizures"))
         }
+        h2 { "By site" }
+        div.table-scroll { table.list.by-site {
+            thead { tr {
+                th { "Site" } th.num { "People" } th.num { "Prior crossings" } th.num { "Smugglers" }
+                th.num { "Gang members" } th.num { "Special interest" } th.num { "Consignments" } th.num { "Red lane" }
+                th.num { "Findings" } th.num { "Seizures" }
+            } }
+            tbody {
+                @for s in &shown_sites {
+                    tr {
+                        td { (s.name) }
+                        td.num { (site_total(&stats.encounters, s.id, None)) }
+                        td.num { (site_total(&stats.alerts, s.id, Some("prior-crossing"))) }
+                        td.num { (site_total(&stats.alerts, s.id, Some("smuggler"))) }
+                        td.num { (site_total(&stats.alerts, s.id, Some("gang-member"))) }
+                        td.num { (site_total(&stats.alerts, s.id, Some("special-interest"))) }
+                        td.num { (site_total(&stats.consignments, s.id, None)) }
+                        td.num { (site_total(&stats.consignments, s.id, Some("red"))) }
+                        td.num { (site_total(&stats.findings, s.id, None)) }
+                        td.num { (site_total(&stats.seizures, s.id, None)) }
+                    }
+                }
+            }
+        } }
         section.charts {
             div { h2 { "Over time" } (chart(over_time)) }
             div.pair {
