@@ -3,9 +3,11 @@
 # step is optional: a reference tool that cannot be installed makes its interop test skip with a message.
 #   - NBIS WSQ (PyPI `wsq`): garita-wsq decodes/encodes bit-exactly against it.
 #   - Go + golang.org/x/mod (Debian): an independent verifier of garita's ledger tiles and proofs.
+#   - chromium (Debian) + playwright-core (npm, tests/browser): the console's browser test (scripts/install-browser.sh).
 set -u
 cd "$(dirname "$0")/.."
 bash scripts/wsq-reference.sh
+bash scripts/install-browser.sh
 if command -v go >/dev/null 2>&1 && [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog ]; then
   echo "install-deps: Go and golang.org/x/mod already installed"
 elif command -v apt-get >/dev/null 2>&1; then

@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP API server.
     Serve(cmd::serve::Args),
+    /// Fill a fresh data directory with a synthetic demo (sites, devices, people, alerts, consignments).
+    Demo(cmd::demo::Args),
     /// Administer a data directory: agency, users, sites, devices.
     #[command(subcommand)]
     Admin(cmd::admin::Command),
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(cmd::terminal::default_to_run(std::env::args_os()));
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Admin(command) => cmd::admin::run(command),
         Command::Device(command) => cmd::device::run(command),
         Command::Terminal(command) => cmd::terminal::run(command),

@@ -637,3 +637,58 @@ fn format_commands_work_on_real_files_and_refuse_bad_ones() {
     assert!(!tdr_info["threats"].as_array().unwrap().is_empty());
     fails(d, &["cargo", "dicos-info", "junk.wsq"], "", "junk.wsq");
 }
+
+/// Issue 8: `garita demo` fills a fresh data directory through the signed capture path — people whose second
+/// crossing raises alerts (prior crossing and the watchlist's categories), declared consignments with lanes — and
+/// refuses a directory that already holds data.
+#[test]
+fn demo_fills_a_fresh_data_directory_once() {
+    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if !shared.join("fingerprints/FVC2000_DB1_B").is_dir() {
+        eprintln!("skipping: {} not found", shared.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let data_text = data.to_str().unwrap();
+    let shared_text = shared.to_str().unwrap();
+    let args = [
+        "demo",
+        "--data",
+        data_text,
+        "--shared",
+        shared_text,
+        "--people",
+        "4",
+        "--scans",
+        "0",
+    ];
+    let out = ok(dir.path(), &args, "");
+    assert!(out.contains("password: garita-demo-password"), "{out}");
+    fails(dir.path(), &args, "", "already holds sites");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = garita_store::Store::open(&data).await.unwrap();
+        let all = garita_store::Page {
+            limit: garita_store::Page::MAX_LIMIT,
+            offset: 0,
+        };
+        assert_eq!(store.list_sites(all).await.unwrap().items.len(), 3);
+        assert_eq!(store.count_users().await.unwrap(), 5);
+        let alerts = store.list_alerts(None, all).await.unwrap().items;
+        let categories: Vec<_> = alerts.iter().map(|a| a.category.as_str()).collect();
+        assert!(categories.contains(&"prior-crossing"), "{categories:?}");
+        assert!(categories.contains(&"smuggler"), "{categories:?}");
+        let consignments = store.list_consignments(None, all).await.unwrap().items;
+        assert_eq!(consignments.len(), 24);
+        assert!(consignments.iter().all(|c| c.lane.is_some()));
+        // Every record arrived as a signed capture: 4 first crossings, returns, 24 declarations.
+        let captures = store.count_captures().await.unwrap();
+        assert!(captures >= 24 + 4, "{captures}");
+        store.close().await;
+    });
+}

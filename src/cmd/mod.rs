@@ -5,6 +5,7 @@ pub mod an2;
 pub mod bench;
 pub mod cargo;
 pub mod config;
+pub mod demo;
 pub mod device;
 pub mod finger;
 pub mod ledger;

@@ -182,30 +182,49 @@ async fn create_user(
     auth: AuthUser,
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> Result<(StatusCode, Json<garita_model::User>), ApiError> {
+    let user = add_user(
+        &state,
+        &auth,
+        &request.username,
+        request.role,
+        &request.password,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Creates a user with a password of at least [`MIN_PASSWORD`] characters; audited (API and console).
+pub(crate) async fn add_user(
+    state: &AppState,
+    auth: &AuthUser,
+    username: &Username,
+    role: Role,
+    password: &str,
+) -> Result<garita_model::User, ApiError> {
     auth.require(ADMIN)?;
-    if request.password.chars().count() < MIN_PASSWORD || request.password.len() > 1024 {
+    if password.chars().count() < MIN_PASSWORD || password.len() > 1024 {
         return Err(ApiError::invalid(
             "password",
             format!("use {MIN_PASSWORD} to 1024 characters"),
         ));
     }
-    let hash = auth::hash_password(&request.password)?;
+    let hash = auth::hash_password(password)?;
     let result = state
         .store
-        .create_user(&request.username, request.role, &hash, state.now())
+        .create_user(username, role, &hash, state.now())
         .await
         .map_err(ApiError::from);
     let object_id = result.as_ref().ok().map(|user| user.id.to_string());
     audit(
-        &state,
-        &auth,
+        state,
+        auth,
         "user.create",
         ("user", object_id),
         None,
         &result,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(result?)))
+    result
 }
 
 /// `GET /api/v1/sites`
@@ -237,29 +256,36 @@ async fn create_site(
     auth: AuthUser,
     JsonBody(request): JsonBody<CreateSiteRequest>,
 ) -> Result<(StatusCode, Json<garita_model::Site>), ApiError> {
+    let site = add_site(&state, &auth, &request.name, request.kind, request.mobility).await?;
+    Ok((StatusCode::CREATED, Json(site)))
+}
+
+/// Creates a site; audited (API and console).
+pub(crate) async fn add_site(
+    state: &AppState,
+    auth: &AuthUser,
+    name: &str,
+    kind: SiteKind,
+    mobility: Mobility,
+) -> Result<garita_model::Site, ApiError> {
     auth.require(ADMIN)?;
-    check_text("name", &request.name, 200)?;
+    check_text("name", name, 200)?;
     let result = state
         .store
-        .create_site(
-            request.name.trim(),
-            request.kind,
-            request.mobility,
-            state.now(),
-        )
+        .create_site(name.trim(), kind, mobility, state.now())
         .await
         .map_err(ApiError::from);
     let object_id = result.as_ref().ok().map(|site| site.id.to_string());
     audit(
-        &state,
-        &auth,
+        state,
+        auth,
         "site.create",
         ("site", object_id),
         None,
         &result,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(result?)))
+    result
 }
 
 /// `GET /api/v1/devices`
@@ -287,32 +313,46 @@ async fn create_device(
     auth: AuthUser,
     JsonBody(request): JsonBody<CreateDeviceRequest>,
 ) -> Result<(StatusCode, Json<garita_model::Device>), ApiError> {
+    let device = add_device(
+        &state,
+        &auth,
+        &request.site,
+        request.kind,
+        &request.public_key,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(device)))
+}
+
+/// Registers a device key at a site (by id or name); audited (API and console).
+pub(crate) async fn add_device(
+    state: &AppState,
+    auth: &AuthUser,
+    site: &str,
+    kind: DeviceKind,
+    public_key: &str,
+) -> Result<garita_model::Device, ApiError> {
     auth.require(ADMIN)?;
-    parse_public_key(&request.public_key)?;
-    let site = state.store.site(&request.site).await?.ok_or_else(|| {
+    parse_public_key(public_key)?;
+    let site = state.store.site(site).await?.ok_or_else(|| {
         ApiError::invalid("site", "no site with that id or name; create it first")
     })?;
     let result = state
         .store
-        .create_device(
-            site.id,
-            request.kind,
-            request.public_key.trim(),
-            state.now(),
-        )
+        .create_device(site.id, kind, public_key.trim(), state.now())
         .await
         .map_err(ApiError::from);
     let object_id = result.as_ref().ok().map(|device| device.id.to_string());
     audit(
-        &state,
-        &auth,
+        state,
+        auth,
         "device.create",
         ("device", object_id),
         None,
         &result,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(result?)))
+    result
 }
 
 /// `POST /api/v1/devices/{id}/revoke`: refuses the device's signatures from now on.
@@ -321,18 +361,27 @@ async fn revoke_device(
     auth: AuthUser,
     Id(id): Id,
 ) -> Result<Json<garita_model::Device>, ApiError> {
+    withdraw_device(&state, &auth, id).await.map(Json)
+}
+
+/// Revokes a device; audited (API and console).
+pub(crate) async fn withdraw_device(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+) -> Result<garita_model::Device, ApiError> {
     auth.require(ADMIN)?;
     let result = state.store.revoke_device(id).await.map_err(ApiError::from);
     audit(
-        &state,
-        &auth,
+        state,
+        auth,
         "device.revoke",
         ("device", Some(id.to_string())),
         None,
         &result,
     )
     .await?;
-    Ok(Json(result?))
+    result
 }
 
 /// `GET /api/v1/subjects` (audited)
@@ -498,6 +547,24 @@ async fn export_an2(
     auth: AuthUser,
     Id(id): Id,
 ) -> Result<Response, ApiError> {
+    let bytes = encounter_an2(&state, &auth, id).await?;
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{id}.an2\""),
+        )
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(bytes))
+        .map_err(|err| ApiError::internal(&err))
+}
+
+/// An encounter enrolled as an ANSI/NIST transaction, rebuilt for export; audited (API and console).
+pub(crate) async fn encounter_an2(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+) -> Result<Vec<u8>, ApiError> {
     let result = async {
         auth.require(PERSONAL_READ)?;
         let encounter = state.store.encounter(id).await?.ok_or_else(|| ApiError::not_found("encounter"))?;
@@ -518,24 +585,15 @@ async fn export_an2(
     .await;
     let subject = result.as_ref().ok().map(|(subject, _)| *subject);
     audit(
-        &state,
-        &auth,
+        state,
+        auth,
         "encounter.export",
         ("encounter", Some(id.to_string())),
         subject,
         &result,
     )
     .await?;
-    let (_, bytes) = result?;
-    Response::builder()
-        .header(header::CONTENT_TYPE, "application/octet-stream")
-        .header(
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{id}.an2\""),
-        )
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(Body::from(bytes))
-        .map_err(|err| ApiError::internal(&err))
+    result.map(|(_, bytes)| bytes)
 }
 
 fn media_type(format: SampleFormat) -> &'static str {
@@ -720,12 +778,26 @@ async fn set_alert_status(
     Id(id): Id,
     JsonBody(request): JsonBody<AlertStatusRequest>,
 ) -> Result<Json<garita_model::Alert>, ApiError> {
+    change_alert_status(&state, &auth, id, request.status, &request.reason)
+        .await
+        .map(Json)
+}
+
+/// Confirms or dismisses an alert with a reason: ledger entry first, then the row; audited. The API and the
+/// console both call this.
+pub(crate) async fn change_alert_status(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    status: AlertStatus,
+    reason: &str,
+) -> Result<garita_model::Alert, ApiError> {
     let result = async {
         auth.require(ALERT_DECIDE)?;
-        if request.status == AlertStatus::Open {
+        if status == AlertStatus::Open {
             return Err(ApiError::invalid("status", "use confirmed or dismissed"));
         }
-        check_text("reason", &request.reason, 1000)?;
+        check_text("reason", reason, 1000)?;
         let alert = state
             .store
             .alert(id)
@@ -733,39 +805,32 @@ async fn set_alert_status(
             .ok_or_else(|| ApiError::not_found("alert"))?;
         let now = state.now();
         let change = serde_json::json!({
-            "alert_id": alert.id, "status": request.status, "by": auth.user.id,
-            "reason": request.reason, "at": garita_store::ts(now),
+            "alert_id": alert.id, "status": status, "by": auth.user.id,
+            "reason": reason, "at": garita_store::ts(now),
         });
         let time = ledger::unix(now);
-        let place = ledger::append_record(&state, change.to_string().as_bytes(), |commitment| {
-            garita_ledger::LedgerEntry::alert_status(time, request.status.as_str(), commitment)
+        let place = ledger::append_record(state, change.to_string().as_bytes(), |commitment| {
+            garita_ledger::LedgerEntry::alert_status(time, status.as_str(), commitment)
         })
         .await?;
         Ok(state
             .store
-            .set_alert_status(
-                id,
-                request.status,
-                auth.user.id,
-                &request.reason,
-                now,
-                &place,
-            )
+            .set_alert_status(id, status, auth.user.id, reason, now, &place)
             .await?)
     }
     .await;
     let subject = result.as_ref().ok().map(|alert| alert.candidate_subject_id);
-    let action = format!("alert.{}", request.status);
+    let action = format!("alert.{status}");
     audit(
-        &state,
-        &auth,
+        state,
+        auth,
         &action,
         ("alert", Some(id.to_string())),
         subject,
         &result,
     )
     .await?;
-    result.map(Json)
+    result
 }
 
 /// `GET /api/v1/consignments[?lane=red]`: the inspection queue, newest first
@@ -810,33 +875,45 @@ async fn add_decision(
     Id(id): Id,
     JsonBody(request): JsonBody<DecisionRequest>,
 ) -> Result<(StatusCode, Json<garita_model::Decision>), ApiError> {
+    let decision = record_decision(&state, &auth, id, request.decision, &request.reason).await?;
+    Ok((StatusCode::CREATED, Json(decision)))
+}
+
+/// Records an officer's decision on a consignment: ledger first, then the row; audited (API and console).
+pub(crate) async fn record_decision(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    kind: DecisionKind,
+    reason: &str,
+) -> Result<garita_model::Decision, ApiError> {
     auth.require(CARGO_DECIDE)?;
-    check_text("reason", &request.reason, 1000)?;
+    check_text("reason", reason, 1000)?;
     let result = async {
         state.store.require_consignment(id).await?;
         let decision = garita_model::Decision {
             id: Uuid::new_v4(),
             consignment_id: id,
-            decision: request.decision,
-            reason: request.reason.clone(),
+            decision: kind,
+            reason: reason.to_owned(),
             officer_id: auth.user.id,
             decided_at: state.now(),
         };
-        let place = ledger::log_decision(&state, &decision, decision.decided_at).await?;
+        let place = ledger::log_decision(state, &decision, decision.decided_at).await?;
         state.store.insert_decision(&decision, &place).await?;
         Ok(decision)
     }
     .await;
     audit(
-        &state,
-        &auth,
+        state,
+        auth,
         "consignment.decide",
         ("consignment", Some(id.to_string())),
         None,
         &result,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(result?)))
+    result
 }
 
 #[derive(Deserialize)]
@@ -854,10 +931,31 @@ async fn add_seizure(
     Id(id): Id,
     JsonBody(request): JsonBody<SeizureRequest>,
 ) -> Result<(StatusCode, Json<garita_model::Seizure>), ApiError> {
+    let seizure = record_seizure(
+        &state,
+        &auth,
+        id,
+        &request.substance,
+        request.quantity_kg,
+        &request.concealment,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(seizure)))
+}
+
+/// Records a seizure on a consignment: ledger first, then the row; audited (API and console).
+pub(crate) async fn record_seizure(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    substance: &str,
+    quantity_kg: f64,
+    concealment: &str,
+) -> Result<garita_model::Seizure, ApiError> {
     auth.require(CARGO_DECIDE)?;
-    check_text("substance", &request.substance, 200)?;
-    check_text("concealment", &request.concealment, 1000)?;
-    if !(request.quantity_kg.is_finite() && request.quantity_kg > 0.0) {
+    check_text("substance", substance, 200)?;
+    check_text("concealment", concealment, 1000)?;
+    if !(quantity_kg.is_finite() && quantity_kg > 0.0) {
         return Err(ApiError::invalid(
             "quantity_kg",
             "must be a positive number of kilograms",
@@ -868,27 +966,27 @@ async fn add_seizure(
         let seizure = garita_model::Seizure {
             id: Uuid::new_v4(),
             consignment_id: id,
-            substance: request.substance.clone(),
-            quantity_kg: request.quantity_kg,
-            concealment: request.concealment.clone(),
+            substance: substance.to_owned(),
+            quantity_kg,
+            concealment: concealment.to_owned(),
             officer_id: auth.user.id,
             recorded_at: state.now(),
         };
-        let place = ledger::log_decision(&state, &seizure, seizure.recorded_at).await?;
+        let place = ledger::log_decision(state, &seizure, seizure.recorded_at).await?;
         state.store.insert_seizure(&seizure, &place).await?;
         Ok(seizure)
     }
     .await;
     audit(
-        &state,
-        &auth,
+        state,
+        auth,
         "consignment.seize",
         ("consignment", Some(id.to_string())),
         None,
         &result,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(result?)))
+    result
 }
 
 /// `POST /api/v1/admin/purge`: runs the retention rules now (they also run hourly).
@@ -927,10 +1025,32 @@ async fn add_finding(
     Id(id): Id,
     JsonBody(request): JsonBody<FindingRequest>,
 ) -> Result<(StatusCode, Json<garita_model::Finding>), ApiError> {
+    let finding = record_finding(
+        &state,
+        &auth,
+        id,
+        request.region,
+        &request.kind,
+        &request.reason,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(finding)))
+}
+
+/// Records an officer's finding (a region of the scan in image pixels): ledger first, then the row; audited (API
+/// and console).
+pub(crate) async fn record_finding(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    region: [u32; 4],
+    kind: &str,
+    reason: &str,
+) -> Result<garita_model::Finding, ApiError> {
     auth.require(CARGO_DECIDE)?;
-    check_text("kind", &request.kind, 100)?;
-    check_text("reason", &request.reason, 1000)?;
-    if request.region[2] == 0 || request.region[3] == 0 {
+    check_text("kind", kind, 100)?;
+    check_text("reason", reason, 1000)?;
+    if region[2] == 0 || region[3] == 0 {
         return Err(ApiError::invalid(
             "region",
             "width and height must be positive",
@@ -941,16 +1061,16 @@ async fn add_finding(
         let finding = garita_model::Finding {
             id: Uuid::new_v4(),
             consignment_id: id,
-            region: request.region,
-            kind: request.kind.clone(),
+            region,
+            kind: kind.to_owned(),
             score: 1.0,
             source: garita_model::FindingSource::Officer,
-            reason: request.reason.clone(),
+            reason: reason.to_owned(),
             rejected_by: None,
             rejection_reason: None,
         };
         let now = state.now();
-        ledger::log_decision(&state, &finding, now).await?;
+        ledger::log_decision(state, &finding, now).await?;
         state
             .store
             .insert_finding(&finding, Some(auth.user.id), now)
@@ -959,15 +1079,15 @@ async fn add_finding(
     }
     .await;
     audit(
-        &state,
-        &auth,
+        state,
+        auth,
         "finding.add",
         ("consignment", Some(id.to_string())),
         None,
         &result,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(result?)))
+    result
 }
 
 #[derive(Deserialize)]
@@ -983,18 +1103,31 @@ async fn reject_finding(
     Id(id): Id,
     JsonBody(request): JsonBody<RejectRequest>,
 ) -> Result<Json<garita_store::ConsignmentDetail>, ApiError> {
+    withdraw_finding(&state, &auth, id, &request.reason)
+        .await
+        .map(Json)
+}
+
+/// Marks a finding rejected with a reason (never deletes it), logs the rejection and answers the consignment;
+/// audited (API and console).
+pub(crate) async fn withdraw_finding(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    reason: &str,
+) -> Result<garita_store::ConsignmentDetail, ApiError> {
     auth.require(CARGO_DECIDE)?;
-    check_text("reason", &request.reason, 1000)?;
+    check_text("reason", reason, 1000)?;
     let result = async {
         let now = state.now();
         let change = serde_json::json!({ "finding_id": id, "rejected_by": auth.user.id,
-                                         "reason": request.reason, "at": garita_store::ts(now) });
+                                         "reason": reason, "at": garita_store::ts(now) });
         let consignment = state
             .store
-            .reject_finding(id, auth.user.id, &request.reason, now)
+            .reject_finding(id, auth.user.id, reason, now)
             .await
             .map_err(ApiError::from)?;
-        ledger::log_decision(&state, &change, now).await?;
+        ledger::log_decision(state, &change, now).await?;
         state
             .store
             .consignment(consignment)
@@ -1003,15 +1136,15 @@ async fn reject_finding(
     }
     .await;
     audit(
-        &state,
-        &auth,
+        state,
+        auth,
         "finding.reject",
         ("finding", Some(id.to_string())),
         None,
         &result,
     )
     .await?;
-    result.map(Json)
+    result
 }
 
 /// `GET /api/v1/audit[?actor=&subject=&since=&until=]`: auditors only; reading it is audited too.

@@ -72,42 +72,54 @@ pub(crate) async fn login(
     Remote(remote): Remote,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    let user = authenticate(&state, &request.username, &request.password, remote).await?;
     let now = state.now();
-    let mut event = AuditEvent::new(now, "auth.login", "user");
-    event.actor_name = Some(request.username.clone());
+    let token = random_secret(32);
+    let expires_at = now + state.config.token_ttl;
+    state
+        .store
+        .insert_token(&token_hash(&token), user.id, now, expires_at)
+        .await?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_at: garita_store::ts(expires_at),
+        role: user.role,
+    }))
+}
+
+/// Checks a username and password (a disabled user never passes) and audits the attempt either way; 401
+/// `bad-credentials` when they do not match. The API's login and the console's both call this.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    remote: Option<String>,
+) -> Result<garita_model::User, ApiError> {
+    let mut event = AuditEvent::new(state.now(), "auth.login", "user");
+    event.actor_name = Some(username.to_owned());
     event.remote_addr = remote;
-    let record = if request.password.len() > MAX_PASSWORD {
+    let record = if password.len() > MAX_PASSWORD {
         None
     } else {
-        state.store.user_by_username(&request.username).await?
+        state.store.user_by_username(username).await?
     };
     let verified = record
         .filter(|record| !record.user.disabled)
-        .filter(|record| verify_password(&request.password, &record.password_hash));
+        .filter(|record| verify_password(password, &record.password_hash));
     let Some(record) = verified else {
         event.outcome = "denied".into();
-        crate::ledger::record_audit(&state, event).await?;
+        crate::ledger::record_audit(state, event).await?;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad-credentials",
             "wrong username or password",
         ));
     };
-    let token = random_secret(32);
-    let expires_at = now + state.config.token_ttl;
-    state
-        .store
-        .insert_token(&token_hash(&token), record.user.id, now, expires_at)
-        .await?;
     event.actor_kind = "user".into();
     event.actor_id = Some(record.user.id);
     event.object_id = Some(record.user.id.to_string());
-    crate::ledger::record_audit(&state, event).await?;
-    Ok(Json(LoginResponse {
-        token,
-        expires_at: garita_store::ts(expires_at),
-        role: record.user.role,
-    }))
+    crate::ledger::record_audit(state, event).await?;
+    Ok(record.user)
 }
 
 /// `POST /api/v1/auth/logout`: revokes the token used for this request.

@@ -1,4 +1,5 @@
-//! garita's HTTP server: the JSON API under `/api/v1`, `/healthz` and `/openapi.json`.
+//! garita's HTTP server: the JSON API under `/api/v1`, `/healthz`, `/openapi.json`, and the web console under
+//! `/console` (server-rendered HTML, [`console`]).
 //!
 //! Only this crate knows HTTP. Handlers are thin: an extractor authenticates (a bearer token for people, an
 //! Ed25519 envelope signature for devices) and parses the body, the handler checks the role ([`policy`]), calls
@@ -11,6 +12,7 @@ mod api;
 mod auth;
 mod captures;
 mod cargo;
+mod console;
 mod error;
 mod extract;
 mod ledger;
@@ -23,6 +25,7 @@ mod state;
 pub mod terminal;
 
 pub use auth::{hash_password, verify_password};
+pub use console::{CONSOLE_ROUTES, CONTENT_SECURITY_POLICY};
 pub use error::ApiError;
 pub use state::{AppState, DEFAULT_LOG_ORIGIN, ServerConfig};
 
@@ -36,10 +39,13 @@ use tokio::net::TcpListener;
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
+        .route("/", get(console::root))
+        .route("/console/", get(console::root))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::serve))
         .route("/log/{*path}", get(ledger::serve_log))
         .nest("/api/v1", api::router())
+        .nest("/console", console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // The configured limit is the only one (axum's 2 MiB default would refuse large scans); bodies are read

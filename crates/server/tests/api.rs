@@ -6,6 +6,7 @@
 //! - `an2_enrollment`: an ANSI/NIST transaction enrolled, exported, its WSQ decoded and its receipt verified.
 //! - `enrollment_alerts`: 1:N search on enrollment raises the watchlist's category on a second impression.
 //! - `cargo_scan`: a simulated dual-energy scan sent as a capture gets findings and a lane; officers add/reject.
+//! - `console`: every web-console route × every role and nobody; CSRF on every form; escaping; audit.
 //! - `retention`: an expired capture is purged and the purge is logged.
 //! - `sharing`: two agencies on loopback share, import, search, answer with a hit and cosign (issue #10).
 //! - `terminal_agent`: the garita-terminal agent's watchlist snapshot, offline match, and duplicates after sync.
@@ -22,6 +23,8 @@ mod an2_enrollment;
 mod bad_input;
 #[path = "api/cargo_scan.rs"]
 mod cargo_scan;
+#[path = "api/console.rs"]
+mod console;
 #[path = "api/enrollment_alerts.rs"]
 mod enrollment_alerts;
 #[path = "api/harness.rs"]

@@ -16,7 +16,7 @@ pub struct UserRecord {
     pub password_hash: String,
 }
 
-fn user_from_row(row: &SqliteRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &SqliteRow) -> Result<User> {
     let username: String = row.try_get("username")?;
     Ok(User {
         id: parse_id("users", &row.try_get::<String, _>("id")?)?,

@@ -16,7 +16,7 @@ fn corrupt(table: &'static str) -> impl Fn(garita_model::ModelError) -> StoreErr
     move |err| StoreError::corrupt(table, err.to_string())
 }
 
-fn subject_from_row(row: &SqliteRow) -> Result<Subject> {
+pub(crate) fn subject_from_row(row: &SqliteRow) -> Result<Subject> {
     Ok(Subject {
         id: parse_id("subjects", &row.try_get::<String, _>("id")?)?,
         claimed_citizenship: row
