@@ -3,7 +3,7 @@
 use super::assets::asset_url;
 use super::session::Console;
 use crate::ApiError;
-use crate::policy::{ADMIN, AUDIT_READ, CARGO_READ, DEVICE_READ, PERSONAL_READ};
+use crate::policy::{ADMIN, AUDIT_READ, CARGO_READ, DEVICE_READ, PERSONAL_READ, SHARE_READ};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use garita_model::Role;
@@ -109,6 +109,7 @@ const NAV: &[(&str, &str, &[Role])] = &[
     ("/console/subjects", "Subjects", PERSONAL_READ),
     ("/console/consignments", "Inspection", CARGO_READ),
     ("/console/audit", "Audit", AUDIT_READ),
+    ("/console/sharing", "Sharing", SHARE_READ),
     ("/console/admin/sites", "Sites", ADMIN),
     ("/console/admin/devices", "Devices", DEVICE_READ),
     ("/console/admin/users", "Users", ADMIN),

@@ -19,6 +19,7 @@ mod images;
 mod layout;
 mod people;
 mod session;
+mod sharing;
 
 use layout::PageError;
 
@@ -73,6 +74,7 @@ pub const CONSOLE_ROUTES: &[(&str, &str, Option<&[Role]>)] = &[
     ),
     ("POST", "/findings/{id}/reject", Some(policy::CARGO_DECIDE)),
     ("GET", "/audit", Some(policy::AUDIT_READ)),
+    ("GET", "/sharing", Some(policy::SHARE_READ)),
     ("GET", "/admin/sites", Some(policy::ADMIN)),
     ("POST", "/admin/sites", Some(policy::ADMIN)),
     ("GET", "/admin/devices", Some(policy::DEVICE_READ)),
@@ -109,6 +111,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/consignments/{id}/findings", post(cargo::finding_post))
         .route("/findings/{id}/reject", post(cargo::reject_post))
         .route("/audit", get(audit::view_audit_get))
+        .route("/sharing", get(sharing::view_sharing_get))
         .route(
             "/admin/sites",
             get(admin::view_sites_get).post(admin::site_post),

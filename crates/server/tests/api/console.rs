@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// A console session: its cookie and CSRF token.
-struct Session {
-    cookie: String,
+pub(crate) struct Session {
+    pub(crate) cookie: String,
     csrf: String,
 }
 
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(20))
@@ -40,7 +40,11 @@ fn csrf_of(html: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-async fn console_login(server: &Server, client: &reqwest::Client, role: &str) -> Session {
+pub(crate) async fn console_login(
+    server: &Server,
+    client: &reqwest::Client,
+    role: &str,
+) -> Session {
     let form_page = client
         .get(format!("{}/console/login", server.base))
         .send()
@@ -187,6 +191,7 @@ const TABLE: &[(&str, &str, [bool; 5], u16)] = &[
     ("POST", "/consignments/{id}/findings", [O, O, X, X, X], 303),
     ("POST", "/findings/{id}/reject", [O, O, X, X, X], 303),
     ("GET", "/audit", [X, X, X, O, X], 200),
+    ("GET", "/sharing", [X, O, X, O, O], 200),
     ("GET", "/admin/sites", [X, X, X, X, O], 200),
     ("POST", "/admin/sites", [X, X, X, X, O], 303),
     ("GET", "/admin/devices", [X, O, X, O, O], 200),

@@ -392,6 +392,22 @@ async fn two_agencies_share_search_answer_and_cosign() {
         )
         .await;
     assert_eq!(cosignatures.body.as_array().unwrap().len(), 1);
+    // The console shows both sides: A's agreement, its export and B's cosignature; B's import from A.
+    let at_a = console_page(&a, "/console/sharing").await;
+    assert!(
+        at_a.contains("agency-b") && at_a.contains("outgoing"),
+        "{at_a}"
+    );
+    assert!(
+        !at_a.contains("not yet"),
+        "the export shows B's cosignature: {at_a}"
+    );
+    let at_b = console_page(&b, "/console/sharing").await;
+    assert!(
+        at_b.contains("agency-a") && at_b.contains("incoming"),
+        "{at_b}"
+    );
+    assert!(!at_b.contains("Nothing imported yet"), "{at_b}");
 
     // Live: B pulls the feed with its own key; a new capture at A arrives as bundle 2, then nothing is new.
     let b_key =
@@ -440,4 +456,18 @@ async fn two_agencies_share_search_answer_and_cosign() {
         .await
         .unwrap();
     assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// An auditor's view of a console page.
+async fn console_page(server: &Server, path: &str) -> String {
+    let client = crate::console::no_redirects();
+    let session = crate::console::console_login(server, &client, "auditor").await;
+    let page = client
+        .get(format!("{}{path}", server.base))
+        .header(reqwest::header::COOKIE, &session.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "{path}");
+    page.text().await.unwrap()
 }
