@@ -56,6 +56,8 @@ mod iso;
 mod mcc;
 mod subjects;
 mod template;
+#[cfg(test)]
+mod test_util;
 
 pub use bench::{
     BenchReport, GalleryBench, SubjectBench, SubjectBenchReport, run_bench, run_subject_bench,

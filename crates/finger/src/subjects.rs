@@ -385,35 +385,8 @@ impl<S: Clone + Eq + Hash + Send + Sync> Default for SubjectGallery<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::{Minutia, MinutiaKind};
-    use std::f32::consts::TAU;
-
-    fn random_template(seed: u64, n: usize) -> Template {
-        let mut state = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 100_000) as f32 / 100_000.0
-        };
-        Template {
-            width: 300,
-            height: 300,
-            ppi: 500,
-            quality: 50,
-            minutiae: (0..n)
-                .map(|_| Minutia {
-                    x: 20.0 + 260.0 * next(),
-                    y: 20.0 + 260.0 * next(),
-                    angle: TAU * next(),
-                    kind: MinutiaKind::Ending,
-                    quality: 50,
-                })
-                .collect(),
-        }
-    }
+    use crate::template::Minutia;
+    use crate::test_util::random_template;
 
     /// A new impression: turned, shifted, with every fifth minutia lost.
     fn impression(t: &Template, angle: f32) -> Template {

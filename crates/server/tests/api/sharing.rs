@@ -4,30 +4,12 @@
 //! a signed hit that becomes an alert at A on the shared encounter, and cosigns A's checkpoint as a witness. A
 //! replayed or tampered bundle imports nothing; the live pull feed delivers the next capture.
 
+use crate::enrollment_alerts::fvc_as_wsq;
 use crate::harness::{Server, signed_capture};
 use garita_model::PayloadType;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::path::Path;
 use uuid::Uuid;
-
-fn fvc_as_wsq(name: &str) -> Option<Vec<u8>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/fingerprints/FVC2000_DB1_B")
-        .join(name);
-    let Ok(bytes) = std::fs::read(&path) else {
-        eprintln!("skipping: {} not found", path.display());
-        return None;
-    };
-    let image = garita_finger::load_image(&bytes, Some(500)).unwrap();
-    let gray =
-        garita_wsq::GrayImage::new(image.width(), image.height(), image.pixels().to_vec()).unwrap();
-    let options = garita_wsq::EncodeOptions {
-        ppi: Some(500),
-        ..Default::default()
-    };
-    Some(garita_wsq::encode(&gray, &options).unwrap())
-}
 
 /// Enrolls one right-index WSQ impression of a person of `citizenship`; returns the capture response.
 async fn enroll(server: &Server, wsq: &[u8], citizenship: &str, family_name: &str) -> Value {
