@@ -484,7 +484,11 @@ async fn source_records(
             encounter_records(state, encounter_id, &site_kind, &mut out).await?;
         }
     }
-    let cargo = [RecordKind::Consignment, RecordKind::Finding];
+    let cargo = [
+        RecordKind::Consignment,
+        RecordKind::Scan,
+        RecordKind::Finding,
+    ];
     if cargo.iter().any(|kind| agreement.rule(*kind).is_some()) {
         for id in state
             .store
@@ -726,6 +730,34 @@ async fn consignment_records(
         ]),
         Vec::new(),
     ));
+    // The scan as the scanner sent it: each DICOS object of the consignment's capture, byte for byte.
+    if let Some(capture) = state.store.consignment_capture(consignment.id).await? {
+        for (index, sha256) in state
+            .store
+            .capture_blob_names(capture)
+            .await?
+            .iter()
+            .enumerate()
+        {
+            let content = state.store.blobs().get(sha256)?;
+            out.push(SourceRecord {
+                files: BTreeMap::from([(
+                    "image".to_owned(),
+                    ("application/dicom".to_owned(), content),
+                )]),
+                ..record(
+                    RecordKind::Scan,
+                    scan_id(capture, index),
+                    Some(consignment.id),
+                    text_fields(&[(
+                        "created_at",
+                        Some(json!(garita_model::canonical_time(consignment.created_at))),
+                    )]),
+                    Vec::new(),
+                )
+            });
+        }
+    }
     for finding in &detail.findings {
         out.push(record(
             RecordKind::Finding,
@@ -742,6 +774,20 @@ async fn consignment_records(
         ));
     }
     Ok(())
+}
+
+/// A stable id for the `index`-th scan object of a capture, so a scan is shared once per agreement like any
+/// other record: the first 16 bytes of SHA-256(`garita-scan/v1`, capture id, index).
+fn scan_id(capture: Uuid, index: usize) -> Uuid {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"garita-scan/v1")
+        .chain_update(capture.as_bytes())
+        .chain_update((index as u64).to_be_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::from_bytes(bytes)
 }
 
 /// `GET /api/v1/share/exports[?agreement=]`: what was shared when, at which checkpoint, how many records, and

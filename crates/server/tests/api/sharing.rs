@@ -453,3 +453,126 @@ async fn console_page(server: &Server, path: &str) -> String {
     assert_eq!(page.status(), StatusCode::OK, "{path}");
     page.text().await.unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scanned_consignment_travels_with_its_dicos_scan() {
+    // A small simulated dual-energy scan (two DICOS DX objects) with its manifest, as a scanner sends it.
+    let dir = tempfile::tempdir().unwrap();
+    let sim = garita_nii::SimConfig {
+        columns: 400,
+        rows: 200,
+        ..garita_nii::SimConfig::default()
+    };
+    let scene = garita_nii::simulate_with(5, 1, dir.path(), &sim)
+        .unwrap()
+        .remove(0);
+    let manifest: garita_nii::Manifest = garita_nii::read_json(&scene.manifest).unwrap();
+    let origin = isocountry::CountryCode::for_alpha2(&manifest.origin_country)
+        .unwrap()
+        .alpha3();
+    let payload = serde_json::to_vec(&json!({
+        "container_number": manifest.container_number,
+        "conveyance": "MSC ANNA",
+        "declarant": manifest.declarant_id,
+        "origin": origin,
+        "lines": manifest.items.iter().map(|item| json!({
+            "hs_code": item.hs_code, "description": item.description,
+            "declared_mass_kg": item.declared_mass_kg, "quantity": item.packages
+        })).collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    let (high, low) = (
+        std::fs::read(&scene.high).unwrap(),
+        std::fs::read(&scene.low).unwrap(),
+    );
+
+    let a = start("MEX").await;
+    let b = start("USA").await;
+    let (a_keys, b_keys) = (identity(&a).await, identity(&b).await);
+    // A cargo agreement: consignments without the declarant or conveyance, their scans, their findings.
+    let id = Uuid::new_v4();
+    let kinds = json!([
+        { "kind": "consignment", "fields": ["container_number", "origin", "lines", "lane", "created_at"] },
+        { "kind": "scan", "fields": ["created_at", "image"] },
+        { "kind": "finding", "fields": ["kind", "score", "reason"] }
+    ]);
+    let mut outgoing = agreement(id, "outgoing", "agency-b", &b_keys, None);
+    outgoing["kinds"] = kinds.clone();
+    let mut incoming = agreement(
+        id,
+        "incoming",
+        "agency-a",
+        &a_keys,
+        Some(&a_keys["log_vkey"]),
+    );
+    incoming["kinds"] = kinds;
+    for (server, body) in [(&a, outgoing), (&b, incoming)] {
+        let created = server
+            .call(
+                Method::POST,
+                "/api/v1/share/agreements",
+                Some(&server.token("admin")),
+                Some(body),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    }
+
+    let body = signed_capture(
+        &a.nii,
+        a.nii.next_seq(),
+        PayloadType::Consignment,
+        &payload,
+        &[&high, &low],
+    );
+    let captured = a.submit(&body).await;
+    assert_eq!(captured.status, StatusCode::CREATED, "{captured:?}");
+
+    let (headers, bundle) = export(&a, id).await;
+    let records: u64 = headers["garita-records"].to_str().unwrap().parse().unwrap();
+    assert!(
+        records >= 3,
+        "the consignment and its two scan objects at least: {records}"
+    );
+    let imported = post_bytes(&b, "/api/v1/share/imports", &b.token("supervisor"), bundle).await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{imported:?}");
+    let import_id: Uuid = imported.body["import"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let rows = b.store.imported_records(import_id).await.unwrap();
+    assert_eq!(rows.len() as u64, records);
+
+    // Both DICOS objects arrive byte for byte, as DICOS.
+    let sha = |bytes: &[u8]| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(bytes))
+    };
+    let mut sent = vec![sha(&high), sha(&low)];
+    let mut received: Vec<String> = rows
+        .iter()
+        .filter(|row| row.kind == "scan")
+        .map(|row| {
+            assert_eq!(row.files["image"]["media_type"], "application/dicom");
+            row.files["image"]["sha256"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    sent.sort();
+    received.sort();
+    assert_eq!(received, sent);
+    // The consignment carries only the allowed fields.
+    let consignment = rows.iter().find(|row| row.kind == "consignment").unwrap();
+    assert!(
+        consignment.fields.get("container_number").is_some(),
+        "{consignment:?}"
+    );
+    assert!(
+        consignment.fields.get("declarant").is_none(),
+        "{consignment:?}"
+    );
+    assert!(
+        consignment.fields.get("conveyance").is_none(),
+        "{consignment:?}"
+    );
+}
