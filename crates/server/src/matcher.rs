@@ -17,9 +17,6 @@ use uuid::Uuid;
 
 /// Decision threshold as a false match rate per comparison: 1 in 10,000 for a finger-level match.
 pub const ALERT_FMR: f64 = 1e-4;
-/// Subjects returned per search.
-const TOP_K: usize = 20;
-
 /// The in-memory gallery of subjects' finger templates behind a lock: searches share it, enrollments and
 /// rebuilds take it briefly.
 pub struct Matcher {
@@ -87,11 +84,14 @@ pub(crate) async fn search_templates(
     skip_subject: Option<Uuid>,
 ) -> Result<Vec<(Uuid, f64)>, ApiError> {
     let matcher = state.matcher.clone();
+    // Every shortlisted subject comes back (top_k = shortlist), so a hit on one strong finger is never cut by the
+    // ranking on the fused mean before the threshold below sees it.
+    let params = SubjectSearchParams::default();
     let candidates = tokio::task::spawn_blocking(move || {
         matcher
             .gallery
             .read()
-            .map(|gallery| gallery.search(&probe, TOP_K, SubjectSearchParams::default()))
+            .map(|gallery| gallery.search(&probe, params.shortlist, params))
             .map_err(|_| lock_error())
     })
     .await
