@@ -606,6 +606,25 @@ fn media_type(format: SampleFormat) -> &'static str {
     }
 }
 
+/// A sample, the subject it belongs to and its bytes as captured; the caller checks the role and audits.
+pub(crate) async fn sample_with_bytes(
+    state: &AppState,
+    id: Uuid,
+) -> Result<(garita_model::Sample, Uuid, Vec<u8>), ApiError> {
+    let sample = state
+        .store
+        .sample(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("sample"))?;
+    let encounter = state
+        .store
+        .encounter(sample.encounter_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("encounter"))?;
+    let bytes = state.store.blobs().get(sample.blob_sha256.as_str())?;
+    Ok((sample, encounter.subject_id, bytes))
+}
+
 /// `GET /api/v1/samples/{id}/content`: the biometric bytes as captured (audited)
 async fn get_sample_content(
     State(state): State<AppState>,
@@ -614,18 +633,7 @@ async fn get_sample_content(
 ) -> Result<Response, ApiError> {
     let result = async {
         auth.require(PERSONAL_READ)?;
-        let sample = state
-            .store
-            .sample(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("sample"))?;
-        let encounter = state
-            .store
-            .encounter(sample.encounter_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("encounter"))?;
-        let bytes = state.store.blobs().get(sample.blob_sha256.as_str())?;
-        Ok((sample, encounter.subject_id, bytes))
+        sample_with_bytes(&state, id).await
     }
     .await;
     let subject = result.as_ref().ok().map(|(_, subject, _)| *subject);

@@ -79,21 +79,11 @@ pub(crate) async fn sample_image_get(
     let auth = &console.auth;
     let result = async {
         auth.require(PERSONAL_READ)?;
-        let sample = state
-            .store
-            .sample(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("sample"))?;
-        let encounter = state
-            .store
-            .encounter(sample.encounter_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("encounter"))?;
-        let bytes = state.store.blobs().get(sample.blob_sha256.as_str())?;
+        let (sample, subject, bytes) = crate::api::sample_with_bytes(&state, id).await?;
         let shown = tokio::task::spawn_blocking(move || displayable(&sample, bytes))
             .await
             .map_err(|err| ApiError::internal(&err))??;
-        Ok((encounter.subject_id, shown))
+        Ok((subject, shown))
     }
     .await;
     let subject = result.as_ref().ok().map(|(subject, _)| *subject);
