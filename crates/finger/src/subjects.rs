@@ -28,6 +28,12 @@ use crate::template::Template;
 /// Finger position code for "unknown" (ANSI/NIST-ITL FGP 0): matches every position.
 pub const UNKNOWN_POSITION: u8 = 0;
 
+/// Whether a probe finger at `probe` is compared with a gallery template at `gallery`: the same position, or
+/// either one unknown.
+fn positions_match(probe: u8, gallery: u8) -> bool {
+    probe == gallery || probe == UNKNOWN_POSITION || gallery == UNKNOWN_POSITION
+}
+
 /// One gallery entry: a template of one subject at one finger position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct EntryKey {
@@ -211,9 +217,7 @@ impl<S: Clone + Eq + Hash + Send + Sync> SubjectGallery<S> {
     fn partitions_for(&self, position: u8) -> impl Iterator<Item = &Gallery<EntryKey>> {
         self.positions
             .iter()
-            .filter(move |(p, _)| {
-                position == UNKNOWN_POSITION || **p == position || **p == UNKNOWN_POSITION
-            })
+            .filter(move |(p, _)| positions_match(position, **p))
             .map(|(_, g)| g)
     }
 
@@ -253,9 +257,7 @@ impl<S: Clone + Eq + Hash + Send + Sync> SubjectGallery<S> {
         };
         entries
             .iter()
-            .filter(|(p, _)| {
-                position == UNKNOWN_POSITION || *p == position || *p == UNKNOWN_POSITION
-            })
+            .filter(|(p, _)| positions_match(position, *p))
             .filter_map(|(p, key)| {
                 let gallery = self.positions.get(p)?;
                 gallery.compare_key(key, probe)
