@@ -68,6 +68,9 @@ pub(crate) async fn insert_consignment(
         .bind(i64::try_from(line.quantity).unwrap_or(i64::MAX))
         .bind(line.value)
         .bind(&line.currency)
+        // Not a cached statement: sqlx 0.8's Any driver types a NULL double as float4 on PostgreSQL, so a statement
+        // first prepared with `value = None` would reject a later 8-byte value ("incorrect binary data format").
+        .persistent(false)
         .execute(&mut **tx)
         .await?;
     }

@@ -18,6 +18,7 @@ mod captures;
 mod cargo;
 mod console;
 mod error;
+mod partitions;
 mod people;
 mod persons;
 mod registry;
@@ -46,9 +47,10 @@ pub use uploads::Upload;
 use sqlx::AnyConnection;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -148,6 +150,8 @@ pub struct StoreConfig {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Months whose audit partition is known to exist (PostgreSQL).
+    audit_months: Arc<Mutex<BTreeSet<String>>>,
     blobs: BlobStore,
     data_dir: PathBuf,
 }
@@ -184,16 +188,21 @@ impl Store {
                 source,
             })?;
         match backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations").run(&pool).await?,
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
         let blobs = BlobStore::open(&data_dir.join("blobs"))?;
-        Ok(Store {
+        let store = Store {
             pool,
             backend,
+            audit_months: Arc::default(),
             blobs,
             data_dir: data_dir.to_owned(),
-        })
+        };
+        store
+            .ensure_audit_partitions_ahead(OffsetDateTime::now_utc())
+            .await?;
+        Ok(store)
     }
 
     /// Opens the store described by `config`.

@@ -76,8 +76,8 @@ async fn users_and_tokens_round_trip_on_postgres() {
 }
 
 #[tokio::test]
-async fn audit_pages_and_filters_on_postgres() {
-    let Some((store, _database, _dir)) = postgres_store().await else {
+async fn audit_pages_filters_and_partitions_on_postgres() {
+    let Some((store, database, _dir)) = postgres_store().await else {
         return;
     };
     let start = OffsetDateTime::now_utc() - time::Duration::days(70);
@@ -117,6 +117,24 @@ async fn audit_pages_and_filters_on_postgres() {
         .await
         .unwrap();
     assert_eq!(recent.items.len(), 3);
+    // Every month got its partition before its first row; nothing fell into the default partition.
+    let partitions = store.audit_partitions().await.unwrap();
+    let first = format!("audit_{:04}_{:02}", start.year(), u8::from(start.month()));
+    assert!(partitions.contains(&first), "{partitions:?}");
+    assert_eq!(partitions.last().map(String::as_str), Some("audit_default"));
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(database.url())
+        .await
+        .unwrap();
+    let stray: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_default")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stray, 0);
+    let in_first: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {first}"))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(in_first >= 1);
 }
 
 #[tokio::test]
