@@ -1,9 +1,21 @@
 //! garita's storage: relational rows and content-addressed blobs under one data directory.
 //!
-//! [`Store::open`] opens (or creates) `DATA/garita.db` — SQLite in WAL mode with `synchronous=FULL`, so a
-//! committed transaction survives power loss — runs the embedded migrations (`migrations/`), and opens the
-//! [`BlobStore`] under `DATA/blobs`. SQL is kept portable to PostgreSQL (TEXT ids and timestamps, `$n`
-//! placeholders, no SQLite-only functions) so the scale-out backend can run the same statements.
+//! Rows live in one of two databases ([`Backend`]), chosen when the store opens (docs/storage.md):
+//!
+//! - SQLite (the default, [`Store::open`]): `DATA/garita.db` in WAL mode with `synchronous=FULL`, foreign keys on
+//!   and a busy timeout, set on every connection — a committed transaction survives power loss.
+//! - PostgreSQL ([`Store::open_with`] with a `postgres://` URL): commits are durable because PostgreSQL's defaults
+//!   are kept (`synchronous_commit=on`, `fsync=on`): a commit returns only after its WAL record is flushed. An
+//!   operator who turns either off loses garita's acknowledgement guarantee.
+//!
+//! Both run the same statements: runtime `sqlx::query` with `$n` placeholders, TEXT ids and fixed-width UTC TEXT
+//! timestamps (they sort as text), BIGINT, DOUBLE PRECISION; booleans are read as 0/1 (`CASE WHEN … THEN 1 ELSE 0
+//! END`) because sqlx's Any driver cannot decode a SQLite BOOLEAN column. The pool is a `sqlx::AnyPool` rather
+//! than an enum over `SqlitePool`/`PgPool`: one code path per query, and the Any driver covers every type the
+//! schema uses. Each backend has its own migration directory (`migrations/sqlite`, `migrations/postgres`): 0001–0008
+//! are the same files; `postgres/0009` partitions the append-only audit table by month (module `partitions`). A
+//! test (`tests/postgres.rs`) checks both give the same tables and columns. The data directory always holds the
+//! keys, the ledger and the [`BlobStore`] (`DATA/blobs`), whichever backend holds the rows.
 //!
 //! The store has no rules about who may do what: authorisation, validation and auditing are the server's job. It
 //! takes and returns `garita-model` types.

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The store on PostgreSQL: the same migrations give the same tables and columns as SQLite, and rows written
 //! through the shared queries read back the same. Needs `GARITA_TEST_DATABASE` (a server URL); each test makes a
 //! database of its own and drops it. Without the variable the tests skip, except under `CI=true`, where they fail.
