@@ -1,11 +1,10 @@
 //! `garita admin ...`: work directly on a data directory (the server may be running).
 
-use super::config::DEFAULT_DATA;
+use super::config::{DEFAULT_DATA, FileConfig};
 use anyhow::{Context, bail};
 use garita_model::{
     Agency, CountryCode, DeviceKind, Mobility, Role, SiteKind, Username, parse_public_key,
 };
-use garita_store::Store;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +15,10 @@ pub struct DataArg {
     /// Data directory [default: ./garita-data]
     #[arg(long, env = "GARITA_DATA", default_value = DEFAULT_DATA)]
     data: PathBuf,
+    /// Database URL, e.g. postgres://garita:PASSWORD@127.0.0.1:5432/garita [default: `database` in ./garita.toml,
+    /// else SQLite in the data directory]
+    #[arg(long, env = "GARITA_DATABASE", hide_env_values = true)]
+    database: Option<String>,
 }
 
 #[derive(clap::Subcommand)]
@@ -105,10 +108,11 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         let now = OffsetDateTime::now_utc();
         let open = |data: &DataArg| {
             let path = data.data.clone();
+            let flag = data.database.clone();
             async move {
-                Store::open(&path)
-                    .await
-                    .with_context(|| format!("opening {}", path.display()))
+                let file = FileConfig::load(None)?;
+                let database = super::config::database(flag, file.database);
+                super::config::open_store(&path, database.as_deref()).await
             }
         };
         match command {

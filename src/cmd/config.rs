@@ -15,6 +15,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub struct FileConfig {
     /// Data directory (`GARITA_DATA`, `--data`).
     pub data: Option<PathBuf>,
+    /// Database URL (`GARITA_DATABASE`, `--database`), e.g. `postgres://garita:…@db.internal/garita`; absent means
+    /// SQLite in the data directory.
+    pub database: Option<String>,
     /// Listen address (`GARITA_LISTEN`, `--listen`).
     pub listen: Option<String>,
     /// The agency's own country, ISO 3166-1 alpha-3 (`GARITA_COUNTRY`, `--country`).
@@ -69,6 +72,29 @@ impl RetentionConfig {
             keep: time::Duration::days(i64::from(self.days)),
         })
     }
+}
+
+/// The database URL from the flag (or `GARITA_DATABASE`, which clap folds into it), else from the file; `None`
+/// means SQLite in the data directory.
+pub fn database(flag: Option<String>, file: Option<String>) -> Option<String> {
+    flag.or(file).filter(|url| !url.trim().is_empty())
+}
+
+/// Opens the store, naming the data directory or the database (password redacted) when that fails.
+pub async fn open_store(
+    data: &Path,
+    database: Option<&str>,
+) -> anyhow::Result<garita_store::Store> {
+    garita_store::Store::open_with(data, database)
+        .await
+        .with_context(|| match database {
+            Some(url) => format!(
+                "opening database {} (data directory {})",
+                garita_store::redact_url(url),
+                data.display()
+            ),
+            None => format!("opening data directory {}", data.display()),
+        })
 }
 
 impl FileConfig {

@@ -29,6 +29,9 @@ pub struct Args {
     /// Data directory to fill; it must not hold any site yet
     #[arg(long, env = "GARITA_DATA")]
     data: PathBuf,
+    /// Database URL, e.g. postgres://garita:PASSWORD@127.0.0.1:5432/garita [default: SQLite in the data directory]
+    #[arg(long, env = "GARITA_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     /// Password of the demo users (admin, officer, supervisor, analyst, auditor); at least 12 characters
     #[arg(long, default_value = "garita-demo-password")]
     password: String,
@@ -248,9 +251,7 @@ async fn users(store: &Store, password: &str, now: OffsetDateTime) -> anyhow::Re
 }
 
 async fn fill(args: Args) -> anyhow::Result<()> {
-    let store = Store::open(&args.data)
-        .await
-        .with_context(|| format!("opening {}", args.data.display()))?;
+    let store = super::config::open_store(&args.data, args.database.as_deref()).await?;
     if !store
         .list_sites(garita_store::Page::default())
         .await?

@@ -15,6 +15,9 @@ pub struct Args {
     /// Data directory: SQLite database and blob files [default: ./garita-data]
     #[arg(long, env = "GARITA_DATA")]
     data: Option<PathBuf>,
+    /// Database URL, e.g. postgres://garita:PASSWORD@127.0.0.1:5432/garita [default: SQLite in the data directory]
+    #[arg(long, env = "GARITA_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "GARITA_LISTEN")]
     listen: Option<String>,
@@ -41,6 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .data
         .or(file.data)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+    let database = super::config::database(args.database, file.database);
     let listen_text = args
         .listen
         .or(file.listen)
@@ -89,9 +93,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let store = garita_store::Store::open(&data)
-            .await
-            .with_context(|| format!("opening data directory {}", data.display()))?;
+        let store = super::config::open_store(&data, database.as_deref()).await?;
+        if let Some(url) = &database {
+            tracing::info!(database = %garita_store::redact_url(url), "rows in PostgreSQL");
+        }
         let boot = garita_server::bootstrap(&store, &config, time::OffsetDateTime::now_utc())
             .await
             .map_err(|err| anyhow::anyhow!("bootstrap: {}", err.message))?;

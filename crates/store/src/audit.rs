@@ -82,6 +82,7 @@ impl Store {
     /// # Errors
     /// On database failure.
     pub async fn append_audit(&self, event: &AuditEvent, salt: Option<&str>) -> Result<()> {
+        self.ensure_audit_partition_for(&event.at).await?;
         sqlx::query(
             "INSERT INTO audit (id, at, actor_kind, actor_id, actor_name, action, object_kind, object_id, subject_id, remote_addr, outcome, salt, leaf_index) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",

@@ -8,8 +8,8 @@ use garita_model::{
     Consignment, ContainerNumber, CountryCode, Decision, Finding, HsCode, Lane, Seizure,
 };
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -34,7 +34,7 @@ fn model(table: &'static str) -> impl Fn(garita_model::ModelError) -> StoreError
 }
 
 pub(crate) async fn insert_consignment(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     id: Uuid,
     capture_id: Uuid,
     site_id: Uuid,
@@ -68,13 +68,16 @@ pub(crate) async fn insert_consignment(
         .bind(i64::try_from(line.quantity).unwrap_or(i64::MAX))
         .bind(line.value)
         .bind(&line.currency)
+        // Not a cached statement: sqlx 0.8's Any driver types a NULL double as float4 on PostgreSQL, so a statement
+        // first prepared with `value = None` would reject a later 8-byte value ("incorrect binary data format").
+        .persistent(false)
         .execute(&mut **tx)
         .await?;
     }
     Ok(())
 }
 
-fn consignment_from_row(row: &SqliteRow, lines: Vec<ManifestLine>) -> Result<Consignment> {
+fn consignment_from_row(row: &AnyRow, lines: Vec<ManifestLine>) -> Result<Consignment> {
     Ok(Consignment {
         id: parse_id("consignments", &row.try_get::<String, _>("id")?)?,
         container_number: row

@@ -134,7 +134,8 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Option<ConsoleSession>> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.role, u.password_hash, u.disabled, u.created_at, s.csrf_token \
+            "SELECT u.id, u.username, u.role, u.password_hash, CASE WHEN u.disabled THEN 1 ELSE 0 END AS disabled, \
+             u.created_at, s.csrf_token \
              FROM console_sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.disabled = FALSE",
         )
@@ -271,10 +272,11 @@ impl Store {
             category,
         } = series;
         // Timestamps are fixed-width RFC 3339 text, so the first 10 characters are the UTC day in both engines.
+        // GROUP BY by position: PostgreSQL refuses a bare constant (the `''` category) in GROUP BY.
         let sql = format!(
             "SELECT SUBSTR({time}, 1, 10) AS day, {site} AS site_id, {category} AS category, COUNT(*) AS n \
              FROM {from} WHERE {time} >= $1 AND {time} < $2 AND ($3 = '' OR {site} = $3){extra} \
-             GROUP BY SUBSTR({time}, 1, 10), {site}, {category} ORDER BY day"
+             GROUP BY 1, 2, 3 ORDER BY day"
         );
         let rows = sqlx::query(&sql)
             .bind(filter.since.map_or_else(String::new, ts))

@@ -9,6 +9,20 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Sql(#[from] sqlx::Error),
+    /// The database could not be reached or opened (the URL's password is never shown).
+    #[error("database {url}: {source}")]
+    Connect {
+        /// The database URL, password redacted.
+        url: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// The database URL names no backend garita supports.
+    #[error("unsupported database URL {url}: use postgres://… or sqlite://…")]
+    UnsupportedDatabase {
+        /// The URL, password redacted.
+        url: String,
+    },
     /// A migration failed.
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -3,7 +3,7 @@
 use crate::{Page, Paged, Result, Store, StoreError, parse_enum, parse_id, parse_ts, ts};
 use garita_model::{Role, User, Username};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -16,19 +16,20 @@ pub struct UserRecord {
     pub password_hash: String,
 }
 
-pub(crate) fn user_from_row(row: &SqliteRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
     let username: String = row.try_get("username")?;
     Ok(User {
         id: parse_id("users", &row.try_get::<String, _>("id")?)?,
         username: Username::new(&username)
             .map_err(|err| StoreError::corrupt("users", err.to_string()))?,
         role: parse_enum("users", &row.try_get::<String, _>("role")?)?,
-        disabled: row.try_get("disabled")?,
+        // Read as 0/1: the Any driver cannot decode a SQLite BOOLEAN column as `bool`.
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
         created_at: parse_ts("users", &row.try_get::<String, _>("created_at")?)?,
     })
 }
 
-const USER_COLUMNS: &str = "id, username, role, password_hash, disabled, created_at";
+const USER_COLUMNS: &str = "id, username, role, password_hash, CASE WHEN disabled THEN 1 ELSE 0 END AS disabled, created_at";
 
 impl Store {
     /// Creates a user.
@@ -171,7 +172,8 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Option<User>> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.role, u.password_hash, u.disabled, u.created_at FROM tokens t \
+            "SELECT u.id, u.username, u.role, u.password_hash, CASE WHEN u.disabled THEN 1 ELSE 0 END AS disabled, \
+             u.created_at FROM tokens t \
              JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.disabled = FALSE",
         )

@@ -8,7 +8,7 @@ use garita_model::{
     WatchlistCategory, WatchlistEntry,
 };
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ fn corrupt(table: &'static str) -> impl Fn(garita_model::ModelError) -> StoreErr
     move |err| StoreError::corrupt(table, err.to_string())
 }
 
-pub(crate) fn subject_from_row(row: &SqliteRow) -> Result<Subject> {
+pub(crate) fn subject_from_row(row: &AnyRow) -> Result<Subject> {
     Ok(Subject {
         id: parse_id("subjects", &row.try_get::<String, _>("id")?)?,
         claimed_citizenship: row
@@ -29,7 +29,7 @@ pub(crate) fn subject_from_row(row: &SqliteRow) -> Result<Subject> {
     })
 }
 
-fn encounter_from_row(row: &SqliteRow) -> Result<Encounter> {
+fn encounter_from_row(row: &AnyRow) -> Result<Encounter> {
     Ok(Encounter {
         id: parse_id("encounters", &row.try_get::<String, _>("id")?)?,
         subject_id: parse_id("encounters", &row.try_get::<String, _>("subject_id")?)?,
@@ -40,7 +40,7 @@ fn encounter_from_row(row: &SqliteRow) -> Result<Encounter> {
     })
 }
 
-fn sample_from_row(row: &SqliteRow) -> Result<Sample> {
+fn sample_from_row(row: &AnyRow) -> Result<Sample> {
     let position = u8::try_from(row.try_get::<i64, _>("position")?)
         .map_err(|_| StoreError::corrupt("samples", "position".into()))?;
     Ok(Sample {
@@ -58,7 +58,7 @@ fn sample_from_row(row: &SqliteRow) -> Result<Sample> {
     })
 }
 
-pub(crate) fn watchlist_from_row(row: &SqliteRow) -> Result<WatchlistEntry> {
+pub(crate) fn watchlist_from_row(row: &AnyRow) -> Result<WatchlistEntry> {
     Ok(WatchlistEntry {
         id: parse_id("watchlist", &row.try_get::<String, _>("id")?)?,
         subject_id: parse_id("watchlist", &row.try_get::<String, _>("subject_id")?)?,
@@ -69,7 +69,7 @@ pub(crate) fn watchlist_from_row(row: &SqliteRow) -> Result<WatchlistEntry> {
     })
 }
 
-fn alert_from_row(row: &SqliteRow) -> Result<Alert> {
+fn alert_from_row(row: &AnyRow) -> Result<Alert> {
     Ok(Alert {
         id: parse_id("alerts", &row.try_get::<String, _>("id")?)?,
         encounter_id: parse_id("alerts", &row.try_get::<String, _>("encounter_id")?)?,

@@ -5,11 +5,11 @@ use garita_model::{
     Agency, CountryCode, Device, DeviceKind, DeviceStatus, Mobility, Site, SiteKind,
 };
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-fn site_from_row(row: &SqliteRow) -> Result<Site> {
+fn site_from_row(row: &AnyRow) -> Result<Site> {
     Ok(Site {
         id: parse_id("sites", &row.try_get::<String, _>("id")?)?,
         name: row.try_get("name")?,
@@ -19,7 +19,7 @@ fn site_from_row(row: &SqliteRow) -> Result<Site> {
     })
 }
 
-fn device_from_row(row: &SqliteRow) -> Result<Device> {
+fn device_from_row(row: &AnyRow) -> Result<Device> {
     Ok(Device {
         id: parse_id("devices", &row.try_get::<String, _>("id")?)?,
         site_id: parse_id("devices", &row.try_get::<String, _>("site_id")?)?,

@@ -7,7 +7,7 @@ use garita_model::{Alert, AlertStatus, WatchlistCategory};
 use garita_share::Agreement;
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -150,7 +150,7 @@ pub struct AnswerRecord {
     pub alert_id: Option<Uuid>,
 }
 
-fn u64_of(row: &SqliteRow, column: &str) -> Result<u64> {
+fn u64_of(row: &AnyRow, column: &str) -> Result<u64> {
     u64::try_from(row.try_get::<i64, _>(column)?)
         .map_err(|_| StoreError::corrupt("share", format!("{column} is negative")))
 }
@@ -159,7 +159,7 @@ fn i64_of(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-fn agreement_from_row(row: &SqliteRow) -> Result<AgreementRecord> {
+fn agreement_from_row(row: &AnyRow) -> Result<AgreementRecord> {
     let json: String = row.try_get("agreement_json")?;
     Ok(AgreementRecord {
         agreement: serde_json::from_str(&json)
@@ -173,7 +173,7 @@ fn agreement_from_row(row: &SqliteRow) -> Result<AgreementRecord> {
 const EXPORT_COLUMNS: &str = "id, agreement_id, sequence, created_at, since, checkpoint, tree_size, record_count, bundle_sha256, created_by";
 const IMPORT_COLUMNS: &str = "id, agreement_id, sequence, partner_name, checkpoint, tree_size, root, record_count, imported_at, cosignature";
 
-fn export_from_row(row: &SqliteRow) -> Result<ExportSummary> {
+fn export_from_row(row: &AnyRow) -> Result<ExportSummary> {
     Ok(ExportSummary {
         id: parse_id("share_exports", &row.try_get::<String, _>("id")?)?,
         agreement_id: parse_id("share_exports", &row.try_get::<String, _>("agreement_id")?)?,
@@ -192,7 +192,7 @@ fn export_from_row(row: &SqliteRow) -> Result<ExportSummary> {
     })
 }
 
-fn import_from_row(row: &SqliteRow) -> Result<ImportSummary> {
+fn import_from_row(row: &AnyRow) -> Result<ImportSummary> {
     Ok(ImportSummary {
         id: parse_id("share_imports", &row.try_get::<String, _>("id")?)?,
         agreement_id: parse_id("share_imports", &row.try_get::<String, _>("agreement_id")?)?,
@@ -845,7 +845,7 @@ impl Store {
     }
 }
 
-fn exported_from_row(row: &SqliteRow) -> Result<ExportedRecord> {
+fn exported_from_row(row: &AnyRow) -> Result<ExportedRecord> {
     Ok(ExportedRecord {
         reference: parse_id(
             "share_export_records",

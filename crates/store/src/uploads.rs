@@ -42,7 +42,7 @@ fn sql_u64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-fn upload_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Upload> {
+fn upload_from_row(row: &sqlx::any::AnyRow) -> Result<Upload> {
     let number = |column: &str| -> Result<u64> {
         u64::try_from(row.try_get::<i64, _>(column)?)
             .map_err(|_| StoreError::corrupt("uploads", format!("negative {column}")))

@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use garita_model::{DeviceKey, Envelope, PayloadType, SignedEnvelope};
 use garita_server::{AppState, ServerConfig};
+use garita_store::testdb::TestDatabase;
 use garita_store::{Page, Store};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -91,6 +92,8 @@ pub struct Server {
     pub nii: TestDevice,
     pub bio: TestDevice,
     task: tokio::task::JoinHandle<()>,
+    /// The PostgreSQL database of this server when `GARITA_TEST_DATABASE` is set; dropped with the server.
+    _database: Option<TestDatabase>,
     // Last: the directory outlives everything that uses it.
     pub dir: TempDir,
 }
@@ -157,6 +160,19 @@ pub fn signed_capture(
     capture_json(&signed, payload, blobs)
 }
 
+/// The store of a test server: SQLite in `dir`, or a fresh PostgreSQL database when `GARITA_TEST_DATABASE` names
+/// a server (under `CI=true` it must).
+pub async fn open_test_store(dir: &std::path::Path) -> (Store, Option<TestDatabase>) {
+    match garita_store::testdb::test_server_url() {
+        Some(server) => {
+            let database = TestDatabase::create(&server).await.unwrap();
+            let store = Store::open_with(dir, Some(database.url())).await.unwrap();
+            (store, Some(database))
+        }
+        None => (Store::open(dir).await.unwrap(), None),
+    }
+}
+
 impl Server {
     /// Starts a server with the default test configuration (agency country MEX, 256 KiB bodies).
     pub async fn start() -> Server {
@@ -179,7 +195,7 @@ impl Server {
         adjust: impl FnOnce(AppState) -> AppState,
     ) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let (store, database) = open_test_store(dir.path()).await;
         let mut config = ServerConfig {
             country: Some(garita_model::CountryCode::new("MEX").unwrap()),
             max_body_bytes: MAX_BODY,
@@ -224,6 +240,7 @@ impl Server {
                 next_seq: AtomicU64::new(1),
             },
             task,
+            _database: database,
             dir,
         };
         let admin_token = server.login("admin", &admin_password).await;
