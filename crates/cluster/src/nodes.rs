@@ -466,20 +466,25 @@ impl Cluster {
         )
     }
 
-    /// Indexed templates of `shards` with a sequence number above `after`, in sequence order.
+    /// Indexed templates of `shards` with a sequence number above `after` and at most `upto`, in sequence order.
     ///
     /// # Errors
     /// On database failure or a corrupt row.
-    pub async fn templates_after(
+    pub async fn templates_between(
         &self,
         after: i64,
+        upto: i64,
         shards: &BTreeSet<u32>,
     ) -> Result<Vec<IndexedTemplate>> {
+        if shards.is_empty() || upto <= after {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(
             "SELECT seq, sample_id, encounter_id, subject_id, position, blob_sha256 FROM matcher_templates \
-             WHERE seq > $1 AND shard = ANY($2) ORDER BY seq",
+             WHERE seq > $1 AND seq <= $2 AND shard = ANY($3) ORDER BY seq",
         )
         .bind(after)
+        .bind(upto)
         .bind(shard_list(shards))
         .fetch_all(&self.pool)
         .await?;
