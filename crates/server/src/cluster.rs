@@ -300,6 +300,23 @@ impl Drop for ClusterTask {
     }
 }
 
+/// Makes `state` a cluster node (what `garita serve` calls when given a cluster database): connects its matcher
+/// to the cluster, indexes the store's templates the cluster lacks, loads the shards this node owns and starts
+/// its duties. Keep the task for the server's lifetime; [`ClusterTask::leave`] on shutdown.
+///
+/// # Errors
+/// When the cluster database or the store fails.
+pub async fn start_node(
+    mut state: AppState,
+    config: crate::matcher::ClusterConfig,
+) -> Result<(AppState, ClusterTask), ApiError> {
+    let matcher = crate::matcher::Matcher::clustered(config).await?;
+    state.matcher = std::sync::Arc::new(matcher);
+    state.matcher.rebuild(&state.store).await?;
+    let task = spawn(state.clone()).ok_or_else(|| ApiError::internal(&"not a cluster node"))?;
+    Ok((state, task))
+}
+
 /// Starts a cluster node's background duties (nothing on a single node): every heartbeat interval, heartbeat,
 /// rebalance when this node gets the coordinator lock, follow the assignment, re-run pending searches.
 pub fn spawn(state: AppState) -> Option<ClusterTask> {

@@ -7,18 +7,17 @@ use crate::harness::{Server, signed_capture};
 use garita_cluster::nodes::ClusterOptions;
 use garita_model::PayloadType;
 use garita_server::AppState;
-use garita_server::matcher::{ClusterConfig, Matcher};
+use garita_server::matcher::ClusterConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const SECRET: &[u8] = b"cluster secret shared by the test nodes";
 
-/// A database of its own on the test PostgreSQL, dropped by [`TestDb::drop_now`].
+/// A database of its own on the test PostgreSQL, dropped when the value is dropped (pass or fail).
 struct TestDb {
     admin_url: String,
     name: String,
@@ -54,12 +53,27 @@ impl TestDb {
             url,
         })
     }
+}
 
-    async fn drop_now(self) {
-        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
-        conn.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
-            .await
-            .unwrap();
+impl Drop for TestDb {
+    /// Drops the database even when the test failed (on a thread of its own: `Drop` cannot await).
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+                conn.execute(sql.as_str()).await.unwrap();
+            });
+        })
+        .join();
+        if dropped.is_err() {
+            eprintln!("could not drop test database {}", self.name);
+        }
     }
 }
 
@@ -78,21 +92,19 @@ impl Node {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let ledger = tempfile::tempdir().unwrap();
         let config = (*server.state.config).clone();
-        let mut state =
-            AppState::with_ledger_dir(server.store.clone(), config, ledger.path()).unwrap();
-        let matcher = Matcher::clustered(ClusterConfig {
+        let state = AppState::with_ledger_dir(server.store.clone(), config, ledger.path()).unwrap();
+        let config = ClusterConfig {
             database_url: db.url.clone(),
             node_id: Uuid::new_v4(),
             advertised_url: base.clone(),
             secret: SECRET.to_vec(),
             options,
             search_timeout: Duration::from_secs(3),
-        })
-        .await
-        .unwrap();
-        state.matcher = Arc::new(matcher);
-        state.matcher.rebuild(&state.store).await.unwrap();
-        let duties = garita_server::cluster::spawn(state.clone());
+        };
+        let (state, duties) = garita_server::cluster::start_node(state, config)
+            .await
+            .unwrap();
+        let duties = Some(duties);
         let app = garita_server::app(state.clone());
         let serve = tokio::spawn(async move {
             axum::serve(
@@ -290,7 +302,7 @@ async fn three_nodes_split_the_gallery_and_find_a_prior_crossing_across_nodes() 
         "{second}"
     );
     drop((a, b, c));
-    db.drop_now().await;
+    drop(db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,7 +379,7 @@ async fn a_lost_node_makes_the_search_partial_then_pending_then_alerted() {
             .all(|s| s.owner.is_some() && s.owner != Some(owner))
     );
     drop(nodes);
-    db.drop_now().await;
+    drop(db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -432,5 +444,5 @@ async fn the_node_route_refuses_users_and_unsigned_calls() {
     assert_eq!(answer["node"], me.to_string());
     assert_eq!(answer["shards"].as_array().unwrap().len(), 16, "{answer}");
     drop(node);
-    db.drop_now().await;
+    drop(db);
 }
