@@ -440,17 +440,55 @@ impl Cluster {
         Ok(())
     }
 
-    /// Removes templates from the index (after a purge).
+    /// Removes templates from the index (after a purge) and bumps the gallery generation, so every node reloads
+    /// its shards without them.
     ///
     /// # Errors
     /// On database failure.
     pub async fn unindex_templates(&self, sample_ids: &[Uuid]) -> Result<()> {
+        if sample_ids.is_empty() {
+            return Ok(());
+        }
         let ids: Vec<String> = sample_ids.iter().map(Uuid::to_string).collect();
+        let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM matcher_templates WHERE sample_id = ANY($1)")
             .bind(ids)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "INSERT INTO cluster_settings (name, value) VALUES ('gallery_generation', 1) \
+             ON CONFLICT (name) DO UPDATE SET value = cluster_settings.value + 1",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Grows each time templates leave the index; a node that sees it change reloads its shards.
+    ///
+    /// # Errors
+    /// On database failure.
+    pub async fn gallery_generation(&self) -> Result<i64> {
+        Ok(sqlx::query(
+            "SELECT COALESCE(MAX(value), 0) AS generation FROM cluster_settings WHERE name = 'gallery_generation'",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("generation")?)
+    }
+
+    /// Sample ids of every indexed template (to find those the store no longer has).
+    ///
+    /// # Errors
+    /// On database failure or a corrupt row.
+    pub async fn indexed_samples(&self) -> Result<Vec<Uuid>> {
+        let rows = sqlx::query("SELECT sample_id FROM matcher_templates")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| parse_uuid(&row.try_get::<String, _>("sample_id")?))
+            .collect()
     }
 
     /// The highest sequence number in the index (0 when empty).

@@ -64,8 +64,9 @@ pub struct ClusterMatcher {
     pub(crate) secret: Vec<u8>,
     pub(crate) search_timeout: Duration,
     pub(crate) client: reqwest::Client,
-    /// Highest index sequence number loaded; held while syncing so one sync runs at a time.
-    cursor: tokio::sync::Mutex<i64>,
+    /// Highest index sequence number loaded and the gallery generation it was loaded under; held while syncing
+    /// so one sync runs at a time.
+    cursor: tokio::sync::Mutex<(i64, i64)>,
 }
 
 impl ClusterMatcher {
@@ -221,7 +222,7 @@ impl Matcher {
                 secret: config.secret,
                 search_timeout: config.search_timeout,
                 client,
-                cursor: tokio::sync::Mutex::new(0),
+                cursor: tokio::sync::Mutex::new((0, 0)),
             }),
         })
     }
@@ -244,8 +245,22 @@ impl Matcher {
                 .index_templates(&indexed)
                 .await
                 .map_err(|err| cluster_error(&err))?;
+            // Templates the store no longer has (purged) leave the index; every node then reloads.
+            let stored: BTreeSet<Uuid> = rows.iter().map(|row| row.sample_id).collect();
+            let purged: Vec<Uuid> = part
+                .cluster
+                .indexed_samples()
+                .await
+                .map_err(|err| cluster_error(&err))?
+                .into_iter()
+                .filter(|sample| !stored.contains(sample))
+                .collect();
+            part.cluster
+                .unindex_templates(&purged)
+                .await
+                .map_err(|err| cluster_error(&err))?;
             let mut cursor = part.cursor.lock().await;
-            *cursor = 0;
+            *cursor = (0, 0);
             *self.local.write().map_err(|_| lock_error())? = Local::default();
             drop(cursor);
             self.sync(store).await?;
@@ -286,6 +301,16 @@ impl Matcher {
             .last_seq()
             .await
             .map_err(|err| cluster_error(&err))?;
+        let generation = part
+            .cluster
+            .gallery_generation()
+            .await
+            .map_err(|err| cluster_error(&err))?;
+        if generation != cursor.1 {
+            // Templates left the index (a purge somewhere): start again from the index as it is.
+            *self.local.write().map_err(|_| lock_error())? = Local::default();
+            *cursor = (0, generation);
+        }
         let loaded = self.local.read().map_err(|_| lock_error())?.shards.clone();
         let gained: BTreeSet<u32> = owned.difference(&loaded).copied().collect();
         let kept: BTreeSet<u32> = owned.intersection(&loaded).copied().collect();
@@ -296,7 +321,7 @@ impl Matcher {
             .map_err(|err| cluster_error(&err))?;
         rows.extend(
             part.cluster
-                .templates_between(*cursor, last, &kept)
+                .templates_between(cursor.0, last, &kept)
                 .await
                 .map_err(|err| cluster_error(&err))?,
         );
@@ -317,7 +342,7 @@ impl Matcher {
             local.gallery.add(subject, position, template);
         }
         local.shards.clone_from(&owned);
-        *cursor = last;
+        cursor.0 = last;
         Ok(owned)
     }
 
