@@ -14,6 +14,9 @@
 //! This crate owns its own tables (created idempotently at start); the rows of the system of record stay in
 //! `garita-store`.
 
+mod error;
 pub mod leader;
 pub mod ledger;
 pub mod nodes;
+
+pub use error::ClusterError;

@@ -59,6 +59,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/uploads/{id}/commit", post(terminal::commit))
         .route("/device/proofs/{seq}", get(terminal::own_proof))
         .route("/device/watchlist", get(terminal::watchlist_snapshot))
+        .route("/cluster/search", post(crate::cluster::search_route))
 }
 
 /// Records who did what to which object, and how it ended. If the audit row cannot be written the request

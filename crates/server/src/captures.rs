@@ -148,6 +148,9 @@ pub(crate) struct CaptureResponse {
     #[serde(flatten)]
     pub(crate) receipt: Receipt,
     pub(crate) alerts: Vec<garita_model::Alert>,
+    /// On a cluster: whether the 1:N search reached every gallery shard (absent on a single node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) search: Option<crate::matcher::SearchReport>,
 }
 
 fn answer(outcome: IngestOutcome, seq: u64) -> Result<(StatusCode, Json<Receipt>), ApiError> {
@@ -235,7 +238,11 @@ pub(crate) async fn replay(
         Some(encounter_id) => state.store.alerts_of_encounter(encounter_id).await?,
         None => Vec::new(),
     };
-    Ok(Some(CaptureResponse { receipt, alerts }))
+    Ok(Some(CaptureResponse {
+        receipt,
+        alerts,
+        search: None,
+    }))
 }
 
 /// `POST /api/v1/captures`
@@ -357,17 +364,32 @@ pub(crate) async fn ingest(
     }
     // 1:N search before answering, so the site sees a hit at once. The capture is already durable: a failure
     // here is logged and the capture still acknowledged.
-    let alerts = match receipt.encounter_id {
+    let (alerts, search) = match receipt.encounter_id {
         Some(encounter_id) if status == StatusCode::CREATED => {
             match crate::matcher::enroll_and_search(&state, encounter_id).await {
-                Ok(alerts) => alerts,
+                Ok(found) => found,
                 Err(err) => {
                     tracing::error!(%encounter_id, error = %err.message, "1:N search failed");
-                    Vec::new()
+                    // On a cluster the officer is told the search did not run, rather than shown no hits.
+                    let report = state
+                        .matcher
+                        .cluster()
+                        .map(|part| crate::matcher::SearchReport {
+                            complete: false,
+                            missing_shards: part.cluster.all_shards().into_iter().collect(),
+                        });
+                    (Vec::new(), report)
                 }
             }
         }
-        _ => Vec::new(),
+        _ => (Vec::new(), None),
     };
-    Ok((status, Json(CaptureResponse { receipt, alerts })))
+    Ok((
+        status,
+        Json(CaptureResponse {
+            receipt,
+            alerts,
+            search,
+        }),
+    ))
 }

@@ -12,6 +12,7 @@ mod api;
 mod auth;
 mod captures;
 mod cargo;
+pub mod cluster;
 mod console;
 mod error;
 mod extract;

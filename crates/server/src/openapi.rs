@@ -195,6 +195,12 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Signed watchlist snapshot (templates) since a version, for offline alerts (audited)",
     ),
     (
+        "post",
+        "/api/v1/cluster/search",
+        "node signature",
+        "Cluster nodes only: search this node's gallery shards (docs/cluster.md)",
+    ),
+    (
         "get",
         "/api/v1/share/identity",
         "any",
@@ -299,6 +305,7 @@ pub fn document() -> Value {
                 | "device request signature"
                 | "witness signature"
                 | "partner signature"
+                | "node signature"
         ) {
             operation["security"] = json!([{ "bearer": [] }]);
         }

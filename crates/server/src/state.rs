@@ -78,6 +78,19 @@ impl AppState {
     /// When the ledger cannot be opened (e.g. another process holds it, or its key or origin changed).
     pub fn new(store: Store, config: ServerConfig) -> Result<Self, ApiError> {
         let dir = store.data_dir().join("ledger");
+        AppState::with_ledger_dir(store, config, &dir)
+    }
+
+    /// State over a store with the ledger in `dir` (tests run several in-process nodes over one store).
+    ///
+    /// # Errors
+    /// When the ledger cannot be opened.
+    pub fn with_ledger_dir(
+        store: Store,
+        config: ServerConfig,
+        dir: &std::path::Path,
+    ) -> Result<Self, ApiError> {
+        let dir = dir.to_owned();
         std::fs::create_dir_all(&dir).map_err(|err| ApiError::internal(&err))?;
         let key = garita_ledger::load_or_create_signing_key(&Log::key_path(&dir))
             .map_err(|err| ApiError::internal(&err))?;

@@ -23,9 +23,12 @@ enum Access {
     Partner,
     /// Authenticated by a device's request signature (`Garita-Device`); bearer tokens are ignored.
     DeviceRequest,
+    /// Authenticated by a cluster node's HMAC under the cluster secret; bearer tokens are ignored (the test
+    /// server is a single node, so every call is refused: tests/api/cluster_search.rs signs real ones).
+    Node,
 }
 
-use Access::{Device, DeviceRequest, Partner, Public, Users, Witness};
+use Access::{Device, DeviceRequest, Node, Partner, Public, Users, Witness};
 
 const ALL: &[&str] = &["officer", "supervisor", "analyst", "auditor", "admin"];
 const ADMIN: &[&str] = &["admin"];
@@ -243,6 +246,7 @@ const MATRIX: &[(&str, &str, Access, u16, Option<&str>)] = &[
     ),
     // Called as the biometric terminal; the NII scanner is refused (tests/api/terminal_agent.rs).
     ("get", "/api/v1/device/watchlist", DeviceRequest, 200, None),
+    ("post", "/api/v1/cluster/search", Node, 401, None),
 ];
 
 /// Ids the parameterised routes are called with.
@@ -311,6 +315,7 @@ async fn the_route_table_is_the_router_and_the_openapi_document() {
             Witness => "witness signature".to_owned(),
             Partner => "partner signature".to_owned(),
             DeviceRequest => "device request signature".to_owned(),
+            Node => "node signature".to_owned(),
             Users(allowed) if allowed == ALL => "any".to_owned(),
             Users(allowed) => {
                 let listed: BTreeSet<&str> = roles.split(", ").collect();
@@ -570,6 +575,7 @@ async fn request(
             Some(json!({ "reason": "pallet gap, not a cavity" }))
         }
         ("post", "/api/v1/devices/{id}/revoke") => None,
+        ("post", "/api/v1/cluster/search") => Some(json!({ "probe": [] })),
         ("post", "/api/v1/ledger/cosignatures") => None,
         ("post", "/api/v1/share/exports/{id}/cosignatures") => None,
         ("post", "/api/v1/share/agreements") => Some(share_agreement(Uuid::new_v4())),
@@ -641,7 +647,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             };
             let what = format!("{method} {url} as {principal:?}: {answer:?}");
             let allowed = match (access, principal) {
-                (Public | Device | Witness | Partner | DeviceRequest, _) => true,
+                (Public | Device | Witness | Partner | DeviceRequest | Node, _) => true,
                 (Users(_), Principal::Nobody | Principal::Bogus) => {
                     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{what}");
                     assert_eq!(answer.code(), "unauthenticated", "{what}");
