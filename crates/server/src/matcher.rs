@@ -155,7 +155,8 @@ pub struct SearchOutcome {
 }
 
 impl SearchOutcome {
-    /// The hits, as [`search_templates`] defines them.
+    /// The hits: candidates other than `skip_subject` with one finger at or above the `ALERT_FMR` threshold, best
+    /// first, with their fused scores.
     pub fn hits(&self, skip_subject: Option<Uuid>) -> Vec<(Uuid, f64)> {
         let finger_threshold = threshold_for_fmr(ALERT_FMR);
         self.candidates
