@@ -110,8 +110,12 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             let path = data.data.clone();
             let flag = data.database.clone();
             async move {
-                let file = FileConfig::load(None)?;
-                let database = super::config::database(flag, file.database);
+                // ./garita.toml is read only when neither the flag nor GARITA_DATABASE names a database.
+                let from_file = match flag {
+                    Some(_) => None,
+                    None => FileConfig::load(None)?.database,
+                };
+                let database = super::config::database(flag, from_file);
                 super::config::open_store(&path, database.as_deref()).await
             }
         };

@@ -102,7 +102,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map_err(|err| anyhow::anyhow!("bootstrap: {}", err.message))?;
         if let Some(password) = boot.admin_password {
             println!("created user 'admin' with password: {password}");
-            println!("(shown once; change it with `garita admin reset-password --data {} --username admin --password-stdin`)", data.display());
+            // With PostgreSQL the hint names the database too (password redacted), or admin would open SQLite.
+            let database_flag = database
+                .as_deref()
+                .map(|url| format!(" --database {}", garita_store::redact_url(url)))
+                .unwrap_or_default();
+            println!("(shown once; change it with `garita admin reset-password --data {}{database_flag} --username admin --password-stdin`)", data.display());
         }
         if store.agency().await?.is_none() {
             tracing::warn!("the agency's own country is not set: run `garita admin init --country XXX`");

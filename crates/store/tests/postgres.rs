@@ -8,9 +8,10 @@ use garita_store::testdb::{TestDatabase, test_server_url};
 use garita_store::{AuditEvent, AuditFilter, Backend, Page, Store, StoreError};
 use time::OffsetDateTime;
 
-/// A fresh PostgreSQL store, or `None` (skip) when no server is configured outside CI.
-async fn postgres_store() -> Option<(Store, TestDatabase, tempfile::TempDir)> {
-    let Some(server) = test_server_url() else {
+/// The test server's URL, or `None` (skip) when none is configured outside CI.
+fn server() -> Option<String> {
+    let server = test_server_url();
+    if server.is_none() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
             "GARITA_TEST_DATABASE must be set under CI (eval \"$(bash scripts/postgres.sh env)\")"
@@ -18,8 +19,13 @@ async fn postgres_store() -> Option<(Store, TestDatabase, tempfile::TempDir)> {
         eprintln!(
             "skipped: GARITA_TEST_DATABASE is not set (eval \"$(bash scripts/postgres.sh env)\")"
         );
-        return None;
-    };
+    }
+    server
+}
+
+/// A fresh PostgreSQL store, or `None` (skip) when no server is configured outside CI.
+async fn postgres_store() -> Option<(Store, TestDatabase, tempfile::TempDir)> {
+    let server = server()?;
     let database = TestDatabase::create(&server).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_with(dir.path(), Some(database.url()))
@@ -140,8 +146,7 @@ async fn audit_pages_filters_and_partitions_on_postgres() {
 
 #[tokio::test]
 async fn a_test_database_is_gone_once_dropped() {
-    let Some(server) = test_server_url() else {
-        eprintln!("skipped: GARITA_TEST_DATABASE is not set");
+    let Some(server) = server() else {
         return;
     };
     let database = TestDatabase::create(&server).await.unwrap();
@@ -182,4 +187,69 @@ async fn a_bad_url_is_refused_without_its_password() {
         text.contains("garita:***@127.0.0.1:1") && !text.contains("s3cret"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn the_partitioning_migration_keeps_existing_audit_rows() {
+    let Some(server) = server() else {
+        return;
+    };
+    let database = TestDatabase::create(&server).await.unwrap();
+    // The schema as it was before 0009: the same files, so the checksums match when the store runs the rest.
+    let before = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "0009" {
+            std::fs::copy(&path, before.path().join(&name)).unwrap();
+        }
+    }
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(database.url())
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(before.path())
+        .await
+        .unwrap()
+        .run(&mut conn)
+        .await
+        .unwrap();
+    for (id, at) in [
+        ("a", "2025-12-31T23:59:59.999Z"),
+        ("b", "2026-01-01T00:00:00.000Z"),
+        ("c", "2026-01-15T08:00:00.000Z"),
+    ] {
+        sqlx::query(
+            "INSERT INTO audit (id, at, actor_kind, action, object_kind, outcome) \
+             VALUES ($1, $2, 'system', 'subject.read', 'subject', 'ok')",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(dir.path(), Some(database.url()))
+        .await
+        .unwrap();
+    assert_eq!(store.count_audit().await.unwrap(), 3);
+    let partitions = store.audit_partitions().await.unwrap();
+    assert!(
+        partitions.contains(&"audit_2025_12".to_owned())
+            && partitions.contains(&"audit_2026_01".to_owned()),
+        "{partitions:?}"
+    );
+    let in_january: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_2026_01")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(in_january, 2);
+    let newest = store
+        .list_audit(&AuditFilter::default(), Page::default())
+        .await
+        .unwrap();
+    let ats: Vec<String> = newest.items.iter().map(|event| event.at.clone()).collect();
+    assert_eq!(ats[0], "2026-01-15T08:00:00.000Z");
+    assert_eq!(ats[2], "2025-12-31T23:59:59.999Z");
 }
