@@ -16,6 +16,9 @@ pub struct DataArg {
     /// Data directory [default: ./garita-data]
     #[arg(long, env = "GARITA_DATA", default_value = DEFAULT_DATA)]
     data: PathBuf,
+    /// Where blobs are kept, as for `garita serve --blobs` (S3 settings from AWS_* variables) [default: DATA/blobs]
+    #[arg(long, env = "GARITA_BLOBS")]
+    blobs: Option<String>,
 }
 
 #[derive(clap::Subcommand)]
@@ -105,10 +108,15 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         let now = OffsetDateTime::now_utc();
         let open = |data: &DataArg| {
             let path = data.data.clone();
+            let blobs = data.blobs.clone();
             async move {
-                Store::open(&path)
+                let store = Store::open(&path)
                     .await
-                    .with_context(|| format!("opening {}", path.display()))
+                    .with_context(|| format!("opening {}", path.display()))?;
+                Ok::<_, anyhow::Error>(match super::config::blob_store(blobs.as_deref(), None)? {
+                    Some(blobs) => store.with_blobs(blobs),
+                    None => store,
+                })
             }
         };
         match command {

@@ -29,6 +29,9 @@ pub struct Args {
     /// Data directory to fill; it must not hold any site yet
     #[arg(long, env = "GARITA_DATA")]
     data: PathBuf,
+    /// Where blobs are kept, as for `garita serve --blobs` (S3 settings from AWS_* variables) [default: DATA/blobs]
+    #[arg(long, env = "GARITA_BLOBS")]
+    blobs: Option<String>,
     /// Password of the demo users (admin, officer, supervisor, analyst, auditor); at least 12 characters
     #[arg(long, default_value = "garita-demo-password")]
     password: String,
@@ -251,6 +254,10 @@ async fn fill(args: Args) -> anyhow::Result<()> {
     let store = Store::open(&args.data)
         .await
         .with_context(|| format!("opening {}", args.data.display()))?;
+    let store = match super::config::blob_store(args.blobs.as_deref(), None)? {
+        Some(blobs) => store.with_blobs(blobs),
+        None => store,
+    };
     if !store
         .list_sites(garita_store::Page::default())
         .await?

@@ -48,17 +48,23 @@ impl Matcher {
     /// When the store fails; unreadable templates are skipped with a log line.
     pub async fn rebuild(&self, store: &garita_store::Store) -> Result<usize, ApiError> {
         let rows = store.all_templates().await?;
-        let store = store.clone();
+        let mut loaded = Vec::with_capacity(rows.len());
+        for row in rows {
+            match store.blobs().get(&row.blob_sha256).await {
+                Ok(bytes) => loaded.push((row, bytes)),
+                Err(err) => {
+                    tracing::warn!(sample = %row.sample_id, error = %err, "skipping an unreadable template");
+                }
+            }
+        }
         let gallery = tokio::task::spawn_blocking(move || {
             let mut gallery = SubjectGallery::new();
-            for row in rows {
-                match store
-                    .blobs()
-                    .get(&row.blob_sha256)
-                    .map(|bytes| Template::from_bytes(&bytes))
-                {
-                    Ok(Ok(template)) => gallery.add(row.subject_id, row.position, template),
-                    _ => tracing::warn!(sample = %row.sample_id, "skipping an unreadable template"),
+            for (row, bytes) in loaded {
+                match Template::from_bytes(&bytes) {
+                    Ok(template) => gallery.add(row.subject_id, row.position, template),
+                    Err(_) => {
+                        tracing::warn!(sample = %row.sample_id, "skipping an unreadable template")
+                    }
                 }
             }
             gallery
@@ -124,7 +130,7 @@ pub(crate) async fn enroll_and_search(
         if sample.modality != Modality::Finger || !decodable {
             continue;
         }
-        let bytes = state.store.blobs().get(sample.blob_sha256.as_str())?;
+        let bytes = state.store.blobs().get(sample.blob_sha256.as_str()).await?;
         probes.push((sample, bytes));
     }
     if probes.is_empty() {
@@ -175,10 +181,7 @@ pub(crate) async fn enroll_and_search(
         let bytes = template
             .to_bytes()
             .map_err(|err| ApiError::internal(&err))?;
-        let store = state.store.clone();
-        let blob_sha256 = tokio::task::spawn_blocking(move || store.blobs().put(&bytes))
-            .await
-            .map_err(|err| ApiError::internal(&err))??;
+        let blob_sha256 = state.store.blobs().put(bytes).await?;
         state
             .store
             .insert_template(&TemplateRow {
