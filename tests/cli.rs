@@ -692,3 +692,250 @@ fn demo_fills_a_fresh_data_directory_once() {
         store.close().await;
     });
 }
+
+/// A `garita serve` child, killed when dropped.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Opt-in (scripts/s3-test.sh sets `GARITA_TEST_S3_URL` and the `AWS_*` variables): `garita serve --blobs
+/// s3://…` keeps a capture's fingerprint in a real S3 server and serves it back byte-identical, prints where the
+/// blobs are but never the secret key, and refuses to start on a bucket that does not exist.
+#[test]
+fn serve_keeps_blobs_in_s3() {
+    use std::io::BufRead;
+    use std::time::{Duration, Instant};
+    let Ok(bucket_url) = std::env::var("GARITA_TEST_S3_URL") else {
+        eprintln!("skipped: GARITA_TEST_S3_URL is not set (run scripts/s3-test.sh)");
+        return;
+    };
+    let Some(wsq_path) = shared_file("wsq/fp-2.wsq") else {
+        return;
+    };
+    let wsq = std::fs::read(&wsq_path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let blobs = format!(
+        "{}/cli-{}",
+        bucket_url.trim_end_matches('/'),
+        uuid::Uuid::new_v4().simple()
+    );
+
+    // A bucket that does not exist: the server stops at start instead of failing the first capture.
+    let missing = format!(
+        "s3://garita-no-such-bucket-{}",
+        uuid::Uuid::new_v4().simple()
+    );
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--data",
+            data,
+            "--listen",
+            "127.0.0.1:0",
+            "--blobs",
+            &missing,
+        ])
+        .current_dir(dir.path())
+        .env_remove("GARITA_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("garita serve started on a bucket that does not exist");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("reaching the blob store"), "{stderr}");
+
+    // A site and a biometric terminal.
+    ok(
+        dir.path(),
+        &["admin", "init", "--data", data, "--country", "MEX"],
+        "",
+    );
+    let site = ok(
+        dir.path(),
+        &[
+            "admin",
+            "add-site",
+            "--data",
+            data,
+            "--name",
+            "Tapachula",
+            "--kind",
+            "land-crossing",
+        ],
+        "",
+    );
+    ok(
+        dir.path(),
+        &[
+            "admin",
+            "create-user",
+            "--data",
+            data,
+            "--username",
+            "officer1",
+            "--role",
+            "officer",
+            "--password-stdin",
+        ],
+        "officer-password-long-enough\n",
+    );
+    let key_path = dir.path().join("terminal.key");
+    let public = ok(
+        dir.path(),
+        &["device", "keygen", "--out", key_path.to_str().unwrap()],
+        "",
+    );
+    let device = ok(
+        dir.path(),
+        &[
+            "admin",
+            "add-device",
+            "--data",
+            data,
+            "--site",
+            site.trim(),
+            "--kind",
+            "biometric-terminal",
+            "--public-key",
+            public.trim(),
+        ],
+        "",
+    );
+
+    // The server, with its blobs in the bucket.
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--data",
+            data,
+            "--listen",
+            "127.0.0.1:0",
+            "--blobs",
+            &blobs,
+        ])
+        .current_dir(dir.path())
+        .env_remove("GARITA_CONFIG")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _server = Serving(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut printed = Vec::new();
+    let base = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the server did not start: {printed:?}"));
+        printed.push(line.clone());
+        if let Some(rest) = line.strip_prefix("garita listening on ") {
+            assert!(rest.contains(&format!("blobs: {blobs})")), "{rest}");
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default();
+    assert!(
+        secret.is_empty() || !printed.iter().any(|line| line.contains(&secret)),
+        "the secret key was printed"
+    );
+
+    // A fingerprint captured through the API ...
+    let payload = dir.path().join("encounter.json");
+    std::fs::write(
+        &payload,
+        br#"{"subject":{"claimed_citizenship":"GTM"},"samples":[{"modality":"finger","position":2,"format":"wsq","quality":80,"blob":0}]}"#,
+    )
+    .unwrap();
+    let receipt = ok(
+        dir.path(),
+        &[
+            "device",
+            "submit",
+            "--server",
+            &base,
+            "--key",
+            key_path.to_str().unwrap(),
+            "--device",
+            device.trim(),
+            "--seq",
+            "1",
+            "--type",
+            "encounter",
+            payload.to_str().unwrap(),
+            "--blob",
+            wsq_path.to_str().unwrap(),
+        ],
+        "",
+    );
+    let receipt: serde_json::Value = serde_json::from_str(&receipt).unwrap();
+    let encounter = receipt["encounter_id"].as_str().unwrap();
+
+    // ... lives in the bucket, not in the data directory ...
+    let name = garita_model::sha256_hex(&wsq);
+    let local = Path::new(data).join("blobs").join(&name[..2]).join(&name);
+    assert!(
+        !local.exists(),
+        "the image was written to the data directory"
+    );
+
+    // ... and comes back byte-identical.
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "username": "officer1", "password": "officer-password-long-enough" }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = login["token"].as_str().expect("a login token");
+    let detail: serde_json::Value = client
+        .get(format!("{base}/api/v1/encounters/{encounter}"))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let sample = detail["samples"][0]["id"].as_str().expect("a sample");
+    let served = client
+        .get(format!("{base}/api/v1/samples/{sample}/content"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
+    assert_eq!(served.status(), reqwest::StatusCode::OK);
+    assert!(
+        served.bytes().unwrap().as_ref() == wsq.as_slice(),
+        "the image comes back byte-identical"
+    );
+}

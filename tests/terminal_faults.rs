@@ -458,6 +458,7 @@ fn check(site: &Site, launched: &[Launched], acknowledged: &[String]) -> Outcome
             let payload = store
                 .blobs()
                 .get(signed.envelope.payload_sha256.as_str())
+                .await
                 .unwrap();
             let original = by_payload
                 .get(payload.as_slice())
@@ -465,6 +466,7 @@ fn check(site: &Site, launched: &[Launched], acknowledged: &[String]) -> Outcome
             let blob = store
                 .blobs()
                 .get(signed.envelope.blobs[0].sha256.as_str())
+                .await
                 .unwrap();
             assert!(
                 blob == original.blob,

@@ -19,6 +19,9 @@ pub struct DataArg {
     /// else SQLite in the data directory]
     #[arg(long, env = "GARITA_DATABASE", hide_env_values = true)]
     database: Option<String>,
+    /// Where blobs are kept, as for `garita serve --blobs` (S3 settings from AWS_* variables) [default: DATA/blobs]
+    #[arg(long, env = "GARITA_BLOBS")]
+    blobs: Option<String>,
 }
 
 #[derive(clap::Subcommand)]
@@ -109,6 +112,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         let open = |data: &DataArg| {
             let path = data.data.clone();
             let flag = data.database.clone();
+            let blobs = data.blobs.clone();
             async move {
                 // ./garita.toml is read only when neither the flag nor GARITA_DATABASE names a database.
                 let from_file = match flag {
@@ -116,7 +120,11 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                     None => FileConfig::load(None)?.database,
                 };
                 let database = super::config::database(flag, from_file);
-                super::config::open_store(&path, database.as_deref()).await
+                let store = super::config::open_store(&path, database.as_deref()).await?;
+                Ok::<_, anyhow::Error>(match super::config::blob_store(blobs.as_deref(), None)? {
+                    Some(blobs) => store.with_blobs(blobs),
+                    None => store,
+                })
             }
         };
         match command {

@@ -37,6 +37,78 @@ pub struct FileConfig {
     /// Risk-lane rules (`[lanes]`: high_risk_origins, thresholds, random_rate, random_salt, ...); unknown keys are
     /// an error so a typo cannot silently disable a rule.
     pub lanes: Option<garita_nii::LaneRules>,
+    /// Where blobs are kept (`GARITA_BLOBS`, `--blobs`): `blobs = "s3://bucket"`, or a `[blobs]` table with `url`
+    /// and the S3 settings. Absent: the fsync'd directory `DATA/blobs`.
+    pub blobs: Option<BlobsConfig>,
+}
+
+/// `blobs = "URL"` or a `[blobs]` table.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum BlobsConfig {
+    /// Only the URL; S3 settings from the `AWS_*` environment.
+    Url(String),
+    /// URL and S3 settings.
+    Table(BlobsTable),
+}
+
+/// The `[blobs]` table. Each `AWS_*` environment variable wins over its key here.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobsTable {
+    /// `s3://bucket[/prefix]`, `file:///path` or a directory.
+    pub url: Option<String>,
+    /// S3 endpoint, e.g. `http://127.0.0.1:3900` (`AWS_ENDPOINT_URL`).
+    pub endpoint: Option<String>,
+    /// S3 region (`AWS_REGION`).
+    pub region: Option<String>,
+    /// Access key id (`AWS_ACCESS_KEY_ID`).
+    pub access_key_id: Option<String>,
+    /// Secret key (`AWS_SECRET_ACCESS_KEY`); better kept in the environment than in a file.
+    pub secret_access_key: Option<String>,
+    /// Allow a plain-HTTP endpoint (`AWS_ALLOW_HTTP`).
+    pub allow_http: Option<bool>,
+}
+
+impl std::fmt::Debug for BlobsTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BlobsTable({:?}, {:?})", self.url, self.settings())
+    }
+}
+
+impl BlobsTable {
+    fn settings(&self) -> garita_store::ObjectStoreSettings {
+        garita_store::ObjectStoreSettings {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+            allow_http: self.allow_http,
+        }
+    }
+}
+
+/// The blob store to use instead of the default `DATA/blobs`: `--blobs` or `GARITA_BLOBS` (`flag`, which clap
+/// fills from the environment), else the file's `blobs`; `None` keeps the default. S3 settings come from the
+/// `AWS_*` environment over the file's `[blobs]` keys.
+pub fn blob_store(
+    flag: Option<&str>,
+    file: Option<&BlobsConfig>,
+) -> anyhow::Result<Option<garita_store::BlobStore>> {
+    let (file_url, settings) = match file {
+        None => (None, garita_store::ObjectStoreSettings::default()),
+        Some(BlobsConfig::Url(url)) => (
+            Some(url.as_str()),
+            garita_store::ObjectStoreSettings::default(),
+        ),
+        Some(BlobsConfig::Table(table)) => (table.url.as_deref(), table.settings()),
+    };
+    let Some(url) = flag.or(file_url) else {
+        return Ok(None);
+    };
+    garita_store::BlobStore::open_url(url, &settings)
+        .map(Some)
+        .with_context(|| format!("opening the blob store {url}"))
 }
 
 /// One `[[retention]]` table.

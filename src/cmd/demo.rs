@@ -32,6 +32,9 @@ pub struct Args {
     /// Database URL, e.g. postgres://garita:PASSWORD@127.0.0.1:5432/garita [default: SQLite in the data directory]
     #[arg(long, env = "GARITA_DATABASE", hide_env_values = true)]
     database: Option<String>,
+    /// Where blobs are kept, as for `garita serve --blobs` (S3 settings from AWS_* variables) [default: DATA/blobs]
+    #[arg(long, env = "GARITA_BLOBS")]
+    blobs: Option<String>,
     /// Password of the demo users (admin, officer, supervisor, analyst, auditor); at least 12 characters
     #[arg(long, default_value = "garita-demo-password")]
     password: String,
@@ -252,6 +255,10 @@ async fn users(store: &Store, password: &str, now: OffsetDateTime) -> anyhow::Re
 
 async fn fill(args: Args) -> anyhow::Result<()> {
     let store = super::config::open_store(&args.data, args.database.as_deref()).await?;
+    let store = match super::config::blob_store(args.blobs.as_deref(), None)? {
+        Some(blobs) => store.with_blobs(blobs),
+        None => store,
+    };
     if !store
         .list_sites(garita_store::Page::default())
         .await?

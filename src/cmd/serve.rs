@@ -24,6 +24,10 @@ pub struct Args {
     /// The agency's own country (ISO 3166-1 alpha-3), set on first start if not set yet
     #[arg(long, env = "GARITA_COUNTRY")]
     country: Option<String>,
+    /// Where blobs are kept: s3://bucket[/prefix] (endpoint and keys from [blobs] in garita.toml or AWS_*
+    /// variables), file:///path or a directory [default: DATA/blobs]
+    #[arg(long, env = "GARITA_BLOBS")]
+    blobs: Option<String>,
     /// Configuration file [default: ./garita.toml if present]
     #[arg(long, env = "GARITA_CONFIG")]
     config: Option<PathBuf>,
@@ -88,6 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(mib) = file.max_body_mib {
         config.max_body_bytes = (mib.max(1) as usize) * 1024 * 1024;
     }
+    let blobs = super::config::blob_store(args.blobs.as_deref(), file.blobs.as_ref())?;
     init_tracing(args.log_json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -97,6 +102,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(url) = &database {
             tracing::info!(database = %garita_store::redact_url(url), "rows in PostgreSQL");
         }
+        let store = match blobs {
+            Some(blobs) => {
+                // Fail at start, not at the first capture, when the bucket cannot be reached.
+                blobs
+                    .check()
+                    .await
+                    .with_context(|| format!("reaching the blob store {}", blobs.describe()))?;
+                store.with_blobs(blobs)
+            }
+            None => store,
+        };
         let boot = garita_server::bootstrap(&store, &config, time::OffsetDateTime::now_utc())
             .await
             .map_err(|err| anyhow::anyhow!("bootstrap: {}", err.message))?;
@@ -112,6 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if store.agency().await?.is_none() {
             tracing::warn!("the agency's own country is not set: run `garita admin init --country XXX`");
         }
+        let blobs_at = store.blobs().describe();
         let state = AppState::new(store, config).map_err(|err| anyhow::anyhow!("opening the ledger: {}", err.message))?;
         println!("ledger verifier key: {}", state.ledger.vkey());
         let templates = state
@@ -124,7 +141,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             garita_server::retention::spawn(state.clone(), std::time::Duration::from_secs(3600));
         }
         garita_server::serve(state, listen, |addr| {
-            println!("garita listening on http://{addr} (data: {})", data.display());
+            println!(
+                "garita listening on http://{addr} (data: {}, blobs: {})",
+                data.display(),
+                blobs_at
+            );
             tracing::info!(%addr, "listening");
         })
         .await

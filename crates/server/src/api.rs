@@ -579,7 +579,7 @@ pub(crate) async fn encounter_an2(
         }
         let signed: garita_model::SignedEnvelope =
             serde_json::from_str(&capture.envelope_json).map_err(|err| ApiError::internal(&err))?;
-        let payload = state.store.blobs().get(signed.envelope.payload_sha256.as_str())?;
+        let payload = state.store.blobs().get(signed.envelope.payload_sha256.as_str()).await?;
         let original = garita_an2::Transaction::from_bytes(&payload).map_err(|err| ApiError::internal(&err))?;
         Ok((encounter.subject_id, an2_export(&original, id, state.now().date())?))
     }
@@ -622,7 +622,7 @@ pub(crate) async fn sample_with_bytes(
         .encounter(sample.encounter_id)
         .await?
         .ok_or_else(|| ApiError::not_found("encounter"))?;
-    let bytes = state.store.blobs().get(sample.blob_sha256.as_str())?;
+    let bytes = state.store.blobs().get(sample.blob_sha256.as_str()).await?;
     Ok((sample, encounter.subject_id, bytes))
 }
 

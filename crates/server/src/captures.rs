@@ -305,18 +305,9 @@ pub(crate) async fn ingest(
     let canonical = envelope.canonical_bytes();
 
     // Everything checked: make the bytes durable, then the rows.
-    let store = state.store.clone();
-    let to_store: Vec<Vec<u8>> = std::iter::once(payload)
-        .chain(blobs)
-        .chain(extracted)
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        to_store
-            .iter()
-            .try_for_each(|bytes| store.blobs().put(bytes).map(|_| ()))
-    })
-    .await
-    .map_err(|err| ApiError::internal(&err))??;
+    for bytes in std::iter::once(payload).chain(blobs).chain(extracted) {
+        state.store.blobs().put(bytes).await?;
+    }
     // The ledger entry is durable before the row that names it: a crash in between leaves an entry with no row
     // (which reveals nothing), never an acknowledged record missing from the log.
     let received_at = state.now();

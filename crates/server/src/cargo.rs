@@ -52,15 +52,20 @@ pub(crate) async fn on_consignment(
 ) -> Result<(), ApiError> {
     let manifest = manifest_of(capture);
     let for_analysis = manifest.clone();
-    let store = state.store.clone();
+    let mut loaded = Vec::with_capacity(2);
+    for name in blob_names.iter().take(2) {
+        loaded.push(
+            state
+                .store
+                .blobs()
+                .get(name)
+                .await
+                .map_err(|err| err.to_string()),
+        );
+    }
     let analysed =
         tokio::task::spawn_blocking(move || -> Result<Vec<garita_nii::Finding>, String> {
-            let blobs = blob_names
-                .iter()
-                .take(2)
-                .map(|name| store.blobs().get(name))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|err| err.to_string())?;
+            let blobs = loaded.into_iter().collect::<Result<Vec<_>, _>>()?;
             let mut scans = blobs
                 .iter()
                 .map(|bytes| garita_nii::read_scan(bytes).map_err(|err| err.to_string()));

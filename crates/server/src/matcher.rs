@@ -172,22 +172,25 @@ pub(crate) async fn load_templates(
     store: &garita_store::Store,
     rows: Vec<(Uuid, Uuid, u8, String)>,
 ) -> Result<Vec<(Uuid, u8, Template)>, ApiError> {
-    let store = store.clone();
+    let mut loaded = Vec::with_capacity(rows.len());
+    for (sample, subject, position, blob) in rows {
+        match store.blobs().get(&blob).await {
+            Ok(bytes) => loaded.push((sample, subject, position, bytes)),
+            Err(err) => tracing::warn!(%sample, error = %err, "skipping an unreadable template"),
+        }
+    }
     tokio::task::spawn_blocking(move || {
-        rows.into_iter()
-            .filter_map(|(sample, subject, position, blob)| {
-                match store
-                    .blobs()
-                    .get(&blob)
-                    .map(|bytes| Template::from_bytes(&bytes))
-                {
-                    Ok(Ok(template)) => Some((subject, position, template)),
-                    _ => {
+        loaded
+            .into_iter()
+            .filter_map(
+                |(sample, subject, position, bytes)| match Template::from_bytes(&bytes) {
+                    Ok(template) => Some((subject, position, template)),
+                    Err(_) => {
                         tracing::warn!(%sample, "skipping an unreadable template");
                         None
                     }
-                }
-            })
+                },
+            )
             .collect()
     })
     .await
@@ -520,7 +523,7 @@ pub(crate) async fn enroll_and_search(
         if sample.modality != Modality::Finger || !decodable {
             continue;
         }
-        let bytes = state.store.blobs().get(sample.blob_sha256.as_str())?;
+        let bytes = state.store.blobs().get(sample.blob_sha256.as_str()).await?;
         probes.push((sample, bytes));
     }
     if probes.is_empty() {
@@ -566,10 +569,7 @@ pub(crate) async fn enroll_and_search(
         let bytes = template
             .to_bytes()
             .map_err(|err| ApiError::internal(&err))?;
-        let store = state.store.clone();
-        let blob_sha256 = tokio::task::spawn_blocking(move || store.blobs().put(&bytes))
-            .await
-            .map_err(|err| ApiError::internal(&err))??;
+        let blob_sha256 = state.store.blobs().put(bytes).await?;
         let row = TemplateRow {
             sample_id: sample.id,
             encounter_id,

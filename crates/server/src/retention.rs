@@ -92,18 +92,11 @@ pub async fn purge(state: &AppState) -> Result<PurgeReport, ApiError> {
             }
             let ids: Vec<_> = expired.iter().map(|capture| capture.capture_id).collect();
             let orphans = state.store.delete_captures(&ids).await?;
-            let store = state.store.clone();
-            let deleted_blobs =
-                tokio::task::spawn_blocking(move || -> Result<usize, garita_store::StoreError> {
-                    for sha256 in &orphans {
-                        store.blobs().delete(sha256)?;
-                    }
-                    Ok(orphans.len())
-                })
-                .await
-                .map_err(|err| ApiError::internal(&err))??;
+            for sha256 in &orphans {
+                state.store.blobs().delete(sha256).await?;
+            }
             done.deleted += ids.len();
-            done.blobs_deleted += deleted_blobs;
+            done.blobs_deleted += orphans.len();
         }
         if done.deleted > 0 {
             // Deleted subjects must leave the 1:N gallery too.

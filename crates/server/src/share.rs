@@ -384,11 +384,7 @@ async fn make_export(
         .map(|((_, prepared_record, _), proof)| (prepared_record.clone(), proof))
         .collect();
     let (_, bundle) = garita_share::build_bundle(&state.sharing, agreement, &info, &with_proofs)?;
-    let store = state.store.clone();
-    let stored = bundle.clone();
-    let bundle_sha256 = tokio::task::spawn_blocking(move || store.blobs().put(&stored))
-        .await
-        .map_err(|err| ApiError::internal(&err))??;
+    let bundle_sha256 = state.store.blobs().put(bundle.clone()).await?;
     let export = ExportSummary {
         id: info.bundle_id,
         agreement_id: agreement.id,
@@ -559,7 +555,7 @@ async fn encounter_records(
         )
     });
     for sample in state.store.samples_of_encounter(encounter.id).await? {
-        let bytes = state.store.blobs().get(sample.blob_sha256.as_str())?;
+        let bytes = state.store.blobs().get(sample.blob_sha256.as_str()).await?;
         let (media_type, content) = package_sample(&sample, encounter.id, &bytes, state.now());
         out.push(SourceRecord {
             modality: Some(sample.modality),
@@ -739,7 +735,7 @@ async fn consignment_records(
             .iter()
             .enumerate()
         {
-            let content = state.store.blobs().get(sha256)?;
+            let content = state.store.blobs().get(sha256).await?;
             out.push(SourceRecord {
                 files: BTreeMap::from([(
                     "image".to_owned(),
@@ -815,7 +811,7 @@ async fn get_bundle(
             .export(id)
             .await?
             .ok_or_else(|| ApiError::not_found("export"))?;
-        let bytes = state.store.blobs().get(&export.bundle_sha256)?;
+        let bytes = state.store.blobs().get(&export.bundle_sha256).await?;
         Ok((export, bytes))
     }
     .await;
@@ -963,11 +959,7 @@ async fn import_verified(state: &AppState, bytes: &[u8]) -> Result<ImportOutcome
     for record in &verified.records {
         let mut files = serde_json::Map::new();
         for (field, (media_type, content)) in &record.files {
-            let store = state.store.clone();
-            let content = content.clone();
-            let sha256 = tokio::task::spawn_blocking(move || store.blobs().put(&content))
-                .await
-                .map_err(|err| ApiError::internal(&err))??;
+            let sha256 = state.store.blobs().put(content.clone()).await?;
             files.insert(
                 field.clone(),
                 json!({ "media_type": media_type, "sha256": sha256 }),
@@ -1369,7 +1361,7 @@ async fn feed(
         .export_by_sequence(agreement.id, after + 1)
         .await?
     {
-        let bytes = state.store.blobs().get(&export.bundle_sha256)?;
+        let bytes = state.store.blobs().get(&export.bundle_sha256).await?;
         return bundle_response(&export, bytes);
     }
     let last = state

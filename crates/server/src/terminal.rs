@@ -394,32 +394,23 @@ pub(crate) async fn watchlist_snapshot(
         let since = if asked > total { 0 } else { asked };
         let (entries, version) = state.store.watchlist_since(since).await?;
         let templates = state.store.all_templates().await?;
-        let store = state.store.clone();
-        let entries = tokio::task::spawn_blocking(move || {
-            entries
-                .into_iter()
-                .map(|entry| {
-                    let templates = templates
-                        .iter()
-                        .filter(|row| row.subject_id == entry.subject_id)
-                        .map(|row| {
-                            store
-                                .blobs()
-                                .get(&row.blob_sha256)
-                                .map(|bytes| B64.encode(bytes))
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok(SnapshotEntry {
-                        id: entry.id,
-                        subject_id: entry.subject_id,
-                        category: entry.category,
-                        templates,
-                    })
-                })
-                .collect::<Result<Vec<_>, garita_store::StoreError>>()
-        })
-        .await
-        .map_err(|err| ApiError::internal(&err))??;
+        let mut snapshot = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let mut encoded = Vec::new();
+            for row in templates
+                .iter()
+                .filter(|row| row.subject_id == entry.subject_id)
+            {
+                encoded.push(B64.encode(state.store.blobs().get(&row.blob_sha256).await?));
+            }
+            snapshot.push(SnapshotEntry {
+                id: entry.id,
+                subject_id: entry.subject_id,
+                category: entry.category,
+                templates: encoded,
+            });
+        }
+        let entries = snapshot;
         Ok(WatchlistSnapshot {
             version,
             since,

@@ -13,6 +13,8 @@
 //! - `sharing`: two agencies on loopback share, import, search, answer with a hit and cosign (issue #10).
 //! - `terminal_agent`: the garita-terminal agent's watchlist snapshot, offline match, and duplicates after sync.
 //! - `uploads`: resumable chunked uploads, exactly-once across both ingest paths, device-signed requests.
+//! - `s3` (opt-in, `scripts/s3-test.sh`): a capture's image kept in a real S3-compatible server and served back
+//!   byte-identical through the API.
 //! - `bad_input`: a table of bad requests, each with its exact status, error code and field, writing nothing;
 //!   login, logout, token expiry, pagination.
 //!
@@ -37,6 +39,8 @@ mod harness;
 mod matrix;
 #[path = "api/retention.rs"]
 mod retention;
+#[path = "api/s3.rs"]
+mod s3;
 #[path = "api/sharing.rs"]
 mod sharing;
 #[path = "api/terminal_agent.rs"]

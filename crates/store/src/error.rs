@@ -54,6 +54,17 @@ pub enum StoreError {
         /// What was missing.
         what: &'static str,
     },
+    /// The object store (S3 or another backend of object_store) failed.
+    #[error("object store: {0}")]
+    ObjectStore(#[from] object_store::Error),
+    /// An object store URL that names no supported store.
+    #[error("object store URL {url:?}: {detail}")]
+    ObjectStoreUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// A blob's bytes do not hash to its name.
     #[error("blob {sha256} is damaged")]
     BlobDamaged {

@@ -30,6 +30,7 @@ mod captures;
 mod cargo;
 mod console;
 mod error;
+mod objects;
 mod partitions;
 mod people;
 mod persons;
@@ -47,6 +48,7 @@ pub use captures::{CaptureEffect, IngestOutcome, NewCapture, Receipt, StoredCapt
 pub use cargo::ConsignmentDetail;
 pub use console::{ConsoleSession, DashboardStats, DayCount, StatsFilter};
 pub use error::StoreError;
+pub use objects::{ObjectStoreSettings, object_store_from_url};
 pub use people::UserRecord;
 pub use retention::ExpiredCapture;
 pub use share::{
@@ -259,6 +261,14 @@ impl Store {
             columns.sort();
         }
         Ok(tables)
+    }
+
+    /// The same store with its blobs kept elsewhere (e.g. [`BlobStore::open_url`] for `s3://bucket`). The
+    /// default, from [`Store::open`], is the fsync'd directory `DATA/blobs`.
+    #[must_use]
+    pub fn with_blobs(mut self, blobs: BlobStore) -> Store {
+        self.blobs = blobs;
+        self
     }
 
     /// The blob store.

@@ -155,7 +155,7 @@ pub(crate) async fn sample_figure(state: &AppState, sample: &Sample) -> Markup {
 
 async fn load_template(state: &AppState, sample_id: Uuid) -> Option<garita_finger::Template> {
     let name = state.store.template_of_sample(sample_id).await.ok()??;
-    let bytes = state.store.blobs().get(&name).ok()?;
+    let bytes = state.store.blobs().get(&name).await.ok()?;
     garita_finger::Template::from_bytes(&bytes).ok()
 }
 
@@ -300,8 +300,8 @@ pub(crate) async fn scan_image_get(
         let [high, low, ..] = names.as_slice() else {
             return Err(ApiError::not_found("scan"));
         };
-        let high = state.store.blobs().get(high)?;
-        let low = state.store.blobs().get(low)?;
+        let high = state.store.blobs().get(high).await?;
+        let low = state.store.blobs().get(low).await?;
         tokio::task::spawn_blocking(move || render_scan(&high, &low))
             .await
             .map_err(|err| ApiError::internal(&err))?

@@ -796,12 +796,17 @@ async fn an_ansi_nist_enrollment_becomes_an_encounter_with_samples() {
         .unwrap();
     let samples = server.store.samples_of_encounter(encounter).await.unwrap();
     assert!(!samples.is_empty());
-    assert!(
-        samples
-            .iter()
-            .all(|sample| server.store.blobs().contains(sample.blob_sha256.as_str())),
-        "a sample names a blob that was not stored"
-    );
+    for sample in &samples {
+        assert!(
+            server
+                .store
+                .blobs()
+                .contains(sample.blob_sha256.as_str())
+                .await
+                .unwrap(),
+            "a sample names a blob that was not stored"
+        );
+    }
     // The same transaction from an NII scanner is refused.
     let refused = server
         .submit(&signed_capture(

@@ -233,7 +233,7 @@ async fn single_node_candidates(
 ) -> Vec<garita_server::matcher::Candidate> {
     let mut gallery = garita_finger::SubjectGallery::new();
     for row in server.store.all_templates().await.unwrap() {
-        let bytes = server.store.blobs().get(&row.blob_sha256).unwrap();
+        let bytes = server.store.blobs().get(&row.blob_sha256).await.unwrap();
         let template = garita_finger::Template::from_bytes(&bytes).unwrap();
         gallery.add(row.subject_id, row.position, template);
     }

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use garita_model::{DeviceKey, Envelope, PayloadType, SignedEnvelope};
 use garita_server::{AppState, ServerConfig};
 use garita_store::testdb::TestDatabase;
-use garita_store::{Page, Store};
+use garita_store::{BlobStore, Page, Store};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -194,8 +194,24 @@ impl Server {
         configure: impl FnOnce(&mut ServerConfig),
         adjust: impl FnOnce(AppState) -> AppState,
     ) -> Server {
+        Server::start_on(None, configure, adjust).await
+    }
+
+    /// Starts a server whose blobs live in `blobs` (e.g. an S3 bucket) instead of the data directory.
+    pub async fn start_with_blobs(blobs: BlobStore) -> Server {
+        Server::start_on(Some(blobs), |_| {}, |state| state).await
+    }
+
+    async fn start_on(
+        blobs: Option<BlobStore>,
+        configure: impl FnOnce(&mut ServerConfig),
+        adjust: impl FnOnce(AppState) -> AppState,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let (store, database) = open_test_store(dir.path()).await;
+        let (mut store, database) = open_test_store(dir.path()).await;
+        if let Some(blobs) = blobs {
+            store = store.with_blobs(blobs);
+        }
         let mut config = ServerConfig {
             country: Some(garita_model::CountryCode::new("MEX").unwrap()),
             max_body_bytes: MAX_BODY,

@@ -52,7 +52,7 @@ async fn expired_consignment_is_purged_and_the_purge_is_logged() {
     let salt: [u8; 32] = hex::decode(&stored.salt).unwrap().try_into().unwrap();
     let commitment = Commitment::of_content(salt, &envelope.canonical_bytes());
     let scan_name = garita_model::sha256_hex(&scan);
-    assert!(store.blobs().contains(&scan_name));
+    assert!(store.blobs().contains(&scan_name).await.unwrap());
 
     // Not yet expired: a purge deletes nothing.
     let report = server
@@ -90,7 +90,7 @@ async fn expired_consignment_is_purged_and_the_purge_is_logged() {
             .is_none()
     );
     assert!(
-        !store.blobs().contains(&scan_name),
+        !store.blobs().contains(&scan_name).await.unwrap(),
         "the scan blob must be deleted"
     );
 

@@ -128,6 +128,7 @@ async fn a_chunked_upload_resumes_and_lands_exactly_once() {
         .store
         .blobs()
         .get(samples[0].blob_sha256.as_str())
+        .await
         .unwrap();
     assert_eq!(stored, image, "the image arrives byte-identical");
 
