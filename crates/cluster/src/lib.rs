@@ -17,3 +17,6 @@
 pub mod leader;
 pub mod ledger;
 pub mod nodes;
+
+pub use leader::{LeaderStatus, current_leader};
+pub use ledger::{ClusterConfig, ClusterError, ClusterLedger};
