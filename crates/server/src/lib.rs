@@ -27,6 +27,7 @@ pub mod terminal;
 pub use auth::{hash_password, verify_password};
 pub use console::{CONSOLE_ROUTES, CONTENT_SECURITY_POLICY};
 pub use error::ApiError;
+pub use ledger::Ledger;
 pub use state::{AppState, DEFAULT_LOG_ORIGIN, ServerConfig};
 
 use axum::Router;

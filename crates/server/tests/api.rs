@@ -6,6 +6,8 @@
 //! - `an2_enrollment`: an ANSI/NIST transaction enrolled, exported, its WSQ decoded and its receipt verified.
 //! - `enrollment_alerts`: 1:N search on enrollment raises the watchlist's category on a second impression.
 //! - `cargo_scan`: a simulated dual-energy scan sent as a capture gets findings and a lane; officers add/reject.
+//! - `cluster`: two in-process cluster nodes share one ledger (PostgreSQL + object store): a receipt from node B
+//!   verifies a capture accepted at node A (skipped without GARITA_TEST_DATABASE).
 //! - `console`: every web-console route × every role and nobody; CSRF on every form; escaping; audit.
 //! - `retention`: an expired capture is purged and the purge is logged.
 //! - `sharing`: two agencies on loopback share, import, search, answer with a hit and cosign (issue #10).
@@ -23,6 +25,8 @@ mod an2_enrollment;
 mod bad_input;
 #[path = "api/cargo_scan.rs"]
 mod cargo_scan;
+#[path = "api/cluster.rs"]
+mod cluster;
 #[path = "api/console.rs"]
 mod console;
 #[path = "api/enrollment_alerts.rs"]
