@@ -72,6 +72,9 @@ pub enum ClusterError {
     /// The shared state contradicts itself (e.g. entries that do not hash to the published root).
     #[error("shared ledger state is inconsistent: {0}")]
     Corrupt(String),
+    /// The group-commit transaction carrying this append failed (nothing of it was committed).
+    #[error("append transaction failed: {0}")]
+    AppendFailed(String),
     /// The node is shutting down.
     #[error("the ledger is shutting down")]
     Closed,
@@ -342,7 +345,7 @@ impl ClusterLedger {
             .map_err(|_| ClusterError::Closed)?;
         match answer.await {
             Ok(Ok(range)) => Ok(range),
-            Ok(Err(message)) => Err(ClusterError::Database(sqlx::Error::Protocol(message))),
+            Ok(Err(message)) => Err(ClusterError::AppendFailed(message)),
             Err(_) => Err(ClusterError::Closed),
         }
     }

@@ -188,8 +188,10 @@ async fn three_nodes_append_concurrently_and_publish_what_the_file_log_would() {
     }
     wait_for_leader(&nodes).await;
 
+    let started = Instant::now();
     let acked = append_load(&nodes, 4, 75, "load").await;
     let total = acked.len() as u64;
+    let appended = started.elapsed();
     assert_eq!(total, 3 * 4 * 75);
     assert_eq!(
         acked.keys().copied().collect::<Vec<_>>(),
@@ -204,6 +206,10 @@ async fn three_nodes_append_concurrently_and_publish_what_the_file_log_would() {
             .wait_published(total, Duration::from_secs(15))
             .await
             .unwrap()
+    );
+    eprintln!(
+        "{total} appends from 12 tasks on 3 nodes in {appended:?}; published {:?} after the last ack",
+        started.elapsed() - appended
     );
     let leader = wait_for_leader(&nodes).await;
     object_checkpoint_settles(&nodes[leader], dir.path()).await;

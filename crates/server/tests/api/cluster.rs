@@ -196,5 +196,21 @@ async fn a_capture_at_node_a_has_a_receipt_that_verifies_at_node_b() {
             .unwrap();
         assert_eq!(got.status(), StatusCode::OK, "{base}/log/{tile}");
     }
+    // Exactly one of the two nodes says it sequences the ledger.
+    let mut leaders = 0;
+    for base in [&a.base, &base_b] {
+        let health: serde_json::Value = a
+            .client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(health["status"], "ok");
+        leaders += usize::from(health["ledger_leader"] == true);
+    }
+    assert_eq!(leaders, 1);
     node_b.abort();
 }
