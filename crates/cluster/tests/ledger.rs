@@ -312,7 +312,28 @@ async fn leader_failover_mid_load_keeps_one_consistent_tree() {
         .await
         .unwrap();
     assert!(terminated);
+    // The old leader notices its session is gone and steps down (it may win the lock again on a new session).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while first.status().lock_backend_pid == Some(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the terminated leader never stepped down"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Then it dies for good, lock session and all.
     first.shutdown();
+    while garita_cluster::current_leader(killer, garita_cluster::leader::LEDGER_LEADER_KEY)
+        .await
+        .unwrap()
+        .is_some_and(|(_, app)| app == "garita-first")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the dead leader's lock was never released"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let during = load.await.unwrap();
     let new_leader = wait_for_leader(&followers).await;
     let after = append_load(&followers, 1, 20, "after").await;
