@@ -461,3 +461,61 @@ async fn cosignatures_accepted_at_any_node_and_cleared_by_the_next_checkpoint() 
     );
     assert!(!next.ends_with(&lines));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_lock_is_exclusive_and_ends_with_its_session() {
+    use garita_cluster::leader::{LEDGER_LEADER_KEY, LeaderLock};
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let pool = PgPool::connect(&db.url).await.unwrap();
+    let mut first = LeaderLock::try_acquire(&pool, LEDGER_LEADER_KEY)
+        .await
+        .unwrap()
+        .expect("a free lock is taken");
+    first.check().await.unwrap();
+    assert!(
+        LeaderLock::try_acquire(&pool, LEDGER_LEADER_KEY)
+            .await
+            .unwrap()
+            .is_none(),
+        "a held lock is refused to another session"
+    );
+    let (pid, _) = garita_cluster::current_leader(&pool, LEDGER_LEADER_KEY)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pid, first.backend_pid());
+
+    // Once its session is terminated, the old holder can neither confirm its lead nor run anything on it.
+    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(killed);
+    assert!(matches!(
+        first.check().await,
+        Err(garita_cluster::ClusterError::LostLeadership)
+    ));
+    assert!(
+        sqlx::query("SELECT 1")
+            .execute(first.connection())
+            .await
+            .is_err()
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let second = loop {
+        if let Some(lock) = LeaderLock::try_acquire(&pool, LEDGER_LEADER_KEY)
+            .await
+            .unwrap()
+        {
+            break lock;
+        }
+        assert!(Instant::now() < deadline, "the lock was never released");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_ne!(second.backend_pid(), pid);
+    drop(second);
+    pool.close().await;
+}
