@@ -32,22 +32,39 @@ impl LeaderLock {
     ///
     /// [`ClusterError::Database`] when no connection can be made.
     pub async fn try_acquire(pool: &PgPool, key: i64) -> Result<Option<Self>, ClusterError> {
-        let mut conn = pool.acquire().await?.detach();
+        let conn = pool.acquire().await?.detach();
+        match Self::try_on(conn, key).await? {
+            Attempt::Won(lock) => Ok(Some(lock)),
+            Attempt::Lost(conn) => {
+                // Closing politely is best effort: the session holds nothing.
+                let _ = conn.close().await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Tries once to take the lock `key` on `conn`, a connection of its own (not a pooled one: the lock lives as
+    /// long as its session). A follower polls with the same connection until it wins, so polling opens no new
+    /// sessions.
+    ///
+    /// # Errors
+    ///
+    /// [`ClusterError::Database`] when the query fails (the connection is then dropped).
+    pub async fn try_on(mut conn: PgConnection, key: i64) -> Result<Attempt, ClusterError> {
         let (locked, backend_pid): (bool, i32) =
             sqlx::query_as("SELECT pg_try_advisory_lock($1), pg_backend_pid()")
                 .bind(key)
                 .fetch_one(&mut conn)
                 .await?;
-        if !locked {
-            // Closing politely is best effort: the session holds nothing.
-            let _ = conn.close().await;
-            return Ok(None);
+        if locked {
+            Ok(Attempt::Won(Self {
+                conn,
+                key,
+                backend_pid,
+            }))
+        } else {
+            Ok(Attempt::Lost(Box::new(conn)))
         }
-        Ok(Some(Self {
-            conn,
-            key,
-            backend_pid,
-        }))
     }
 
     /// Confirms the session is alive and still holds the lock (a fresh query on the lock connection).
@@ -81,6 +98,14 @@ impl LeaderLock {
     pub fn backend_pid(&self) -> i32 {
         self.backend_pid
     }
+}
+
+/// The outcome of [`LeaderLock::try_on`].
+pub enum Attempt {
+    /// The lock is ours.
+    Won(LeaderLock),
+    /// Another session holds it; the connection is handed back for the next try.
+    Lost(Box<PgConnection>),
 }
 
 /// Who leads, as this node sees it (for tests, metrics and the status route).

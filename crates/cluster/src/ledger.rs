@@ -32,12 +32,13 @@ use garita_ledger::{
 use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
 use signed_note::{Note, Signature, Verifier as _};
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Row as _};
+use sqlx::{PgConnection, PgPool, Row as _};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::leader::{LEDGER_LEADER_KEY, LeaderLock, LeaderStatus, StatusCell};
+use crate::leader::{Attempt, LEDGER_LEADER_KEY, LeaderLock, LeaderStatus, StatusCell};
 
 /// Advisory lock key serialising table creation across nodes starting together.
 const SETUP_KEY: i64 = 0x6761_7269_7461_0000;
@@ -687,10 +688,20 @@ async fn commit_batch(pool: &PgPool, batch: &[AppendRequest]) -> Result<u64, Clu
 
 /// Polls for the leader lock; while holding it, integrates every `integrate_every`.
 async fn lead_loop(inner: Arc<Inner>) {
+    // One standing connection to poll on; it becomes the lock's session when this node wins.
+    let mut candidate: Option<PgConnection> = None;
     loop {
-        match LeaderLock::try_acquire(&inner.pool, LEDGER_LEADER_KEY).await {
-            Ok(Some(lock)) => lead(&inner, lock).await,
-            Ok(None) => {}
+        let conn = match candidate.take() {
+            Some(conn) => Ok(conn),
+            None => inner.pool.acquire().await.map(PoolConnection::detach),
+        };
+        let attempt = match conn {
+            Ok(conn) => LeaderLock::try_on(conn, LEDGER_LEADER_KEY).await,
+            Err(err) => Err(err.into()),
+        };
+        match attempt {
+            Ok(Attempt::Won(lock)) => lead(&inner, lock).await,
+            Ok(Attempt::Lost(conn)) => candidate = Some(*conn),
             Err(err) => tracing::warn!(error = %err, "cluster ledger: cannot try the leader lock"),
         }
         tokio::time::sleep(inner.leader_poll).await;
