@@ -20,3 +20,5 @@ pub mod ledger;
 pub mod nodes;
 
 pub use error::ClusterError;
+pub use leader::{LeaderStatus, current_leader};
+pub use ledger::{ClusterConfig, ClusterLedger};

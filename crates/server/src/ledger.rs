@@ -8,12 +8,231 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use garita_ledger::{Commitment, LedgerEntry, LogError};
+use ed25519_dalek::SigningKey;
+use garita_cluster::{ClusterError, ClusterLedger, LeaderStatus};
+use garita_ledger::{Commitment, Hash, LedgerEntry, Log, LogError, TlogProof};
 use garita_store::{AuditEvent, LedgerRef};
+use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
 
 fn ledger_error(err: &LogError) -> ApiError {
     ApiError::internal(err)
+}
+
+fn cluster_error(err: &ClusterError) -> ApiError {
+    ApiError::internal(err)
+}
+
+/// The transparency log a node writes to: the file-backed log under `DATA/ledger` of a single node, or the
+/// shared ledger of a cluster (PostgreSQL + object store, docs/cluster.md). Every method is async: the file log
+/// runs on the blocking pool, the cluster ledger natively.
+#[derive(Clone)]
+pub enum Ledger {
+    /// A single node's own log (the default, on SQLite).
+    Local(Arc<Log>),
+    /// A cluster node's handle on the shared ledger.
+    Cluster(Arc<ClusterLedger>),
+}
+
+/// Runs a call on the file log in the blocking pool.
+async fn blocking<T: Send + 'static>(
+    log: &Arc<Log>,
+    call: impl FnOnce(&Log) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let log = Arc::clone(log);
+    tokio::task::spawn_blocking(move || call(&log))
+        .await
+        .map_err(|err| ApiError::internal(&err))
+}
+
+fn not_integrated() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_EARLY,
+        "not-integrated",
+        "the entry is durable but not yet in a published checkpoint; retry in a second",
+    )
+}
+
+impl Ledger {
+    /// The log's verifier key.
+    pub fn vkey(&self) -> String {
+        match self {
+            Ledger::Local(log) => log.vkey(),
+            Ledger::Cluster(cluster) => cluster.vkey(),
+        }
+    }
+
+    /// Who sequences the shared ledger, as this node sees it; `None` for a single node.
+    pub fn leader_status(&self) -> Option<LeaderStatus> {
+        match self {
+            Ledger::Local(_) => None,
+            Ledger::Cluster(cluster) => Some(cluster.status()),
+        }
+    }
+
+    /// Appends an entry; returns its leaf index once it is durable (fsync'd, or committed in PostgreSQL).
+    ///
+    /// # Errors
+    /// 500 when the write fails; nothing is acknowledged then.
+    pub async fn append(&self, entry: Vec<u8>) -> Result<u64, ApiError> {
+        match self {
+            Ledger::Local(log) => blocking(log, move |log| log.append(&entry))
+                .await?
+                .map_err(|err| ledger_error(&err)),
+            Ledger::Cluster(cluster) => cluster
+                .append(&entry)
+                .await
+                .map_err(|err| cluster_error(&err)),
+        }
+    }
+
+    /// Entries durable so far.
+    ///
+    /// # Errors
+    /// 500 when the cluster database fails.
+    pub async fn durable_size(&self) -> Result<u64, ApiError> {
+        match self {
+            Ledger::Local(log) => Ok(log.durable_size()),
+            Ledger::Cluster(cluster) => cluster
+                .durable_size()
+                .await
+                .map_err(|err| cluster_error(&err)),
+        }
+    }
+
+    /// Waits until a checkpoint of at least `size` is published or `timeout` passes; returns whether it was.
+    ///
+    /// # Errors
+    /// 500 when the cluster database fails.
+    pub async fn wait_published(&self, size: u64, timeout: Duration) -> Result<bool, ApiError> {
+        match self {
+            Ledger::Local(log) => blocking(log, move |log| log.wait_published(size, timeout)).await,
+            Ledger::Cluster(cluster) => cluster
+                .wait_published(size, timeout)
+                .await
+                .map_err(|err| cluster_error(&err)),
+        }
+    }
+
+    /// The checkpoint as served, with accepted cosignatures.
+    ///
+    /// # Errors
+    /// 500 when the cluster database fails.
+    pub async fn checkpoint(&self) -> Result<Vec<u8>, ApiError> {
+        match self {
+            Ledger::Local(log) => Ok(log.checkpoint()),
+            Ledger::Cluster(cluster) => cluster
+                .checkpoint()
+                .await
+                .map_err(|err| cluster_error(&err)),
+        }
+    }
+
+    /// A `/log/` resource; `None` is 404.
+    ///
+    /// # Errors
+    /// 500 when it cannot be read.
+    pub async fn serve(&self, path: String) -> Result<Option<Vec<u8>>, ApiError> {
+        match self {
+            Ledger::Local(log) => blocking(log, move |log| log.serve(&path))
+                .await?
+                .map_err(|err| ledger_error(&err)),
+            Ledger::Cluster(cluster) => cluster
+                .serve(&path)
+                .await
+                .map_err(|err| cluster_error(&err)),
+        }
+    }
+
+    /// The published entry at `index`.
+    ///
+    /// # Errors
+    /// 500 when it cannot be read.
+    pub async fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, ApiError> {
+        match self {
+            Ledger::Local(log) => blocking(log, move |log| log.entry(index))
+                .await?
+                .map_err(|err| ledger_error(&err)),
+            Ledger::Cluster(cluster) => cluster
+                .entry(index)
+                .await
+                .map_err(|err| cluster_error(&err)),
+        }
+    }
+
+    /// The record receipt of leaf `index` (proof, checkpoint, salt and entry).
+    ///
+    /// # Errors
+    /// 425 `not-integrated` until a published checkpoint covers the leaf; 500 otherwise.
+    pub async fn receipt(&self, index: u64, salt: [u8; 32]) -> Result<TlogProof, ApiError> {
+        match self {
+            Ledger::Local(log) => match blocking(log, move |log| log.receipt(index, salt)).await? {
+                Ok(proof) => Ok(proof),
+                Err(LogError::NotIntegrated { .. }) => Err(not_integrated()),
+                Err(err) => Err(ledger_error(&err)),
+            },
+            Ledger::Cluster(cluster) => match cluster.receipt(index, salt).await {
+                Ok(proof) => Ok(proof),
+                Err(ClusterError::Log(LogError::NotIntegrated { .. })) => Err(not_integrated()),
+                Err(err) => Err(cluster_error(&err)),
+            },
+        }
+    }
+
+    /// The consistency proof between two published sizes.
+    ///
+    /// # Errors
+    /// 500 for sizes beyond the published checkpoint.
+    pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ApiError> {
+        match self {
+            Ledger::Local(log) => blocking(log, move |log| log.consistency_proof(old, new))
+                .await?
+                .map_err(|err| ledger_error(&err)),
+            Ledger::Cluster(cluster) => cluster
+                .consistency_proof(old, new)
+                .await
+                .map_err(|err| cluster_error(&err)),
+        }
+    }
+
+    /// Accepts witness cosignature lines for the current checkpoint; returns how many were accepted.
+    ///
+    /// # Errors
+    /// 422 `bad-cosignature` naming why a line was refused (nothing is accepted then).
+    pub async fn add_cosignatures(&self, lines: Vec<u8>) -> Result<usize, ApiError> {
+        let refused = |err: &dyn std::fmt::Display| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad-cosignature",
+                err.to_string(),
+            )
+        };
+        match self {
+            Ledger::Local(log) => blocking(log, move |log| log.add_cosignatures(&lines))
+                .await?
+                .map_err(|err| refused(&err)),
+            Ledger::Cluster(cluster) => match cluster.add_cosignatures(&lines).await {
+                Ok(count) => Ok(count),
+                Err(ClusterError::Log(err)) => Err(refused(&err)),
+                Err(err) => Err(cluster_error(&err)),
+            },
+        }
+    }
+
+    /// The log signing key (watchlist snapshots are signed with it).
+    ///
+    /// # Errors
+    /// 500 when a single node's key file cannot be read.
+    pub fn signing_key(&self) -> Result<SigningKey, ApiError> {
+        match self {
+            Ledger::Local(log) => {
+                garita_ledger::load_or_create_signing_key(&Log::key_path(log.dir()))
+                    .map_err(|err| ApiError::internal(&err))
+            }
+            Ledger::Cluster(cluster) => Ok(cluster.signing_key().clone()),
+        }
+    }
 }
 
 /// Unix seconds, the entry's time field.
@@ -30,11 +249,7 @@ pub(crate) fn commit(content: &[u8]) -> ([u8; 32], Commitment) {
 /// Appends an entry and waits until it is durable; returns its leaf index.
 pub(crate) async fn append(state: &AppState, entry: LedgerEntry) -> Result<u64, ApiError> {
     let bytes = entry.to_bytes().map_err(|err| ApiError::internal(&err))?;
-    let ledger = state.ledger.clone();
-    tokio::task::spawn_blocking(move || ledger.append(&bytes))
-        .await
-        .map_err(|err| ApiError::internal(&err))?
-        .map_err(|err| ledger_error(&err))
+    state.ledger.append(bytes).await
 }
 
 /// Appends the record `content` under an entry made by `make` from its commitment; returns where it sits.
@@ -85,12 +300,10 @@ pub(crate) async fn serve_log(
     State(state): State<AppState>,
     Path(path): Path<String>,
 ) -> Result<Response, ApiError> {
-    let ledger = state.ledger.clone();
-    let lookup = path.clone();
-    let bytes = tokio::task::spawn_blocking(move || ledger.serve(&lookup))
-        .await
-        .map_err(|err| ApiError::internal(&err))?
-        .map_err(|err| ledger_error(&err))?
+    let bytes = state
+        .ledger
+        .serve(path.clone())
+        .await?
         .ok_or_else(|| ApiError::not_found("log resource"))?;
     let (content_type, cache) = if path == "checkpoint" {
         ("text/plain; charset=utf-8", "no-store")
@@ -147,19 +360,7 @@ pub(crate) async fn capture_proof(
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or_else(|| ApiError::internal(&"stored salt is not 32 hex bytes"))?;
-    let ledger = state.ledger.clone();
-    let proof = tokio::task::spawn_blocking(move || ledger.receipt(leaf, salt))
-        .await
-        .map_err(|err| ApiError::internal(&err))?;
-    match proof {
-        Ok(proof) => Ok(proof),
-        Err(LogError::NotIntegrated { .. }) => Err(ApiError::new(
-            StatusCode::TOO_EARLY,
-            "not-integrated",
-            "the entry is durable but not yet in a published checkpoint; retry in a second",
-        )),
-        Err(err) => Err(ledger_error(&err)),
-    }
+    state.ledger.receipt(leaf, salt).await
 }
 
 /// `POST /api/v1/ledger/cosignatures`: a witness hands back its `cosignature/v1` lines for the current
@@ -168,21 +369,12 @@ pub(crate) async fn add_cosignatures(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let ledger = state.ledger.clone();
-    let accepted = tokio::task::spawn_blocking(move || ledger.add_cosignatures(&body))
-        .await
-        .map_err(|err| ApiError::internal(&err))?;
-    match accepted {
-        Ok(0) => Err(ApiError::new(
+    match state.ledger.add_cosignatures(body.to_vec()).await? {
+        0 => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "no-valid-cosignature",
             "no line is a valid cosignature of the current checkpoint by a configured witness",
         )),
-        Ok(_) => Ok(StatusCode::NO_CONTENT),
-        Err(err) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bad-cosignature",
-            err.to_string(),
-        )),
+        _ => Ok(StatusCode::NO_CONTENT),
     }
 }

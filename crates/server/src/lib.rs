@@ -28,6 +28,7 @@ pub mod terminal;
 pub use auth::{hash_password, verify_password};
 pub use console::{CONSOLE_ROUTES, CONTENT_SECURITY_POLICY};
 pub use error::ApiError;
+pub use ledger::Ledger;
 pub use state::{AppState, DEFAULT_LOG_ORIGIN, ServerConfig};
 
 use axum::Router;
@@ -56,9 +57,19 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /healthz`: liveness, no authentication, no data.
-async fn healthz() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+/// `GET /healthz`: liveness, no authentication, no data. A cluster node adds `ledger_node` and
+/// `ledger_leader` (whether it sequences the shared ledger now, docs/cluster.md).
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<serde_json::Value> {
+    match state.ledger.leader_status() {
+        None => axum::Json(serde_json::json!({ "status": "ok" })),
+        Some(status) => axum::Json(serde_json::json!({
+            "status": "ok",
+            "ledger_node": status.node_id,
+            "ledger_leader": status.leading,
+        })),
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -368,7 +368,7 @@ async fn make_export(
         state
             .ledger
             .consistency_proof(previous_size, tree_size)
-            .map_err(|err| ApiError::internal(&err))?
+            .await?
     };
     let info = BundleInfo {
         bundle_id: Uuid::new_v4(),
@@ -430,35 +430,30 @@ async fn receipts_at_one_checkpoint(
             .ok_or_else(|| ApiError::internal(&"salt is not 32 hex bytes"))?;
         wanted.push((at.leaf_index, salt));
     }
-    let ledger = state.ledger.clone();
-    tokio::task::spawn_blocking(move || {
-        let size = ledger.durable_size();
-        if !ledger.wait_published(size, Duration::from_secs(10)) {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not-integrated",
-                "the ledger did not publish a checkpoint in time; retry",
-            ));
-        }
-        for _ in 0..20 {
-            let checkpoint = ledger.checkpoint();
-            let receipts = wanted
-                .iter()
-                .map(|(index, salt)| ledger.receipt(*index, *salt))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|err| ApiError::internal(&err))?;
-            if receipts.iter().all(|proof| proof.checkpoint == checkpoint) {
-                return Ok((checkpoint, receipts));
-            }
-        }
-        Err(ApiError::new(
+    let ledger = &state.ledger;
+    let size = ledger.durable_size().await?;
+    if !ledger.wait_published(size, Duration::from_secs(10)).await? {
+        return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "checkpoint-moving",
-            "the log kept publishing new checkpoints while proofs were taken; retry",
-        ))
-    })
-    .await
-    .map_err(|err| ApiError::internal(&err))?
+            "not-integrated",
+            "the ledger did not publish a checkpoint in time; retry",
+        ));
+    }
+    for _ in 0..20 {
+        let checkpoint = ledger.checkpoint().await?;
+        let mut receipts = Vec::with_capacity(wanted.len());
+        for (index, salt) in &wanted {
+            receipts.push(ledger.receipt(*index, *salt).await?);
+        }
+        if receipts.iter().all(|proof| proof.checkpoint == checkpoint) {
+            return Ok((checkpoint, receipts));
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "checkpoint-moving",
+        "the log kept publishing new checkpoints while proofs were taken; retry",
+    ))
 }
 
 /// The candidate records for an export, as the filter sees them: encounters with their samples (finger and palm

@@ -1,6 +1,8 @@
 //! Shared state and configuration of the server.
 
 use crate::ApiError;
+use crate::ledger::Ledger;
+use garita_cluster::ClusterLedger;
 use garita_ledger::{Integrator, Log};
 use garita_model::CountryCode;
 use garita_store::Store;
@@ -58,8 +60,8 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 pub struct AppState {
     /// Storage.
     pub store: Store,
-    /// The transparency log (under `DATA/ledger`).
-    pub ledger: Arc<Log>,
+    /// The transparency log: `DATA/ledger` on a single node, the shared ledger on a cluster node.
+    pub ledger: Ledger,
     /// The in-memory 1:N fingerprint gallery (rebuild it from the store with `matcher.rebuild`).
     pub matcher: Arc<crate::matcher::Matcher>,
     /// Settings.
@@ -67,8 +69,9 @@ pub struct AppState {
     /// The agency's sharing keys (`DATA/share.key`): signs bundles, answers and cosignatures; decrypts imports.
     pub sharing: Arc<garita_share::SharingKey>,
     clock: Clock,
-    // Publishes checkpoints in the background; stops (after a final integration) when the last state is dropped.
-    _integrator: Arc<Integrator>,
+    // A single node's checkpoint publisher; stops (after a final integration) when the last state is dropped.
+    // A cluster node's ledger runs its own leadership and publishing tasks.
+    _integrator: Option<Arc<Integrator>>,
 }
 
 impl AppState {
@@ -99,9 +102,35 @@ impl AppState {
         log.set_witnesses(&config.witnesses)
             .map_err(|err| ApiError::internal(&err))?;
         let ledger = Arc::new(log);
+        let integrator = Integrator::spawn(Arc::clone(&ledger), config.integrate_every);
+        Self::with_ledger(store, Ledger::Local(ledger), Some(integrator), config)
+    }
+
+    /// State of a cluster node: the shared `ledger` (already started, see `garita_cluster::ClusterLedger::connect`)
+    /// instead of a ledger directory. Nodes of one cluster share the log key and origin (the ledger checks), the
+    /// database and the object store; this node's sharing key is read from the store's data directory.
+    ///
+    /// # Errors
+    /// When a configured witness key is malformed or the sharing key cannot be read.
+    pub fn new_cluster(
+        store: Store,
+        ledger: Arc<ClusterLedger>,
+        config: ServerConfig,
+    ) -> Result<Self, ApiError> {
+        ledger
+            .set_witnesses(&config.witnesses)
+            .map_err(|err| ApiError::internal(&err))?;
+        Self::with_ledger(store, Ledger::Cluster(ledger), None, config)
+    }
+
+    fn with_ledger(
+        store: Store,
+        ledger: Ledger,
+        integrator: Option<Integrator>,
+        config: ServerConfig,
+    ) -> Result<Self, ApiError> {
         let sharing = crate::share::load_or_create_sharing_key(&store.data_dir().join("share.key"))
             .map_err(|err| ApiError::internal(&err))?;
-        let integrator = Integrator::spawn(Arc::clone(&ledger), config.integrate_every);
         Ok(AppState {
             store,
             ledger,
@@ -109,7 +138,7 @@ impl AppState {
             config: Arc::new(config),
             sharing: Arc::new(sharing),
             clock: Arc::new(OffsetDateTime::now_utc),
-            _integrator: Arc::new(integrator),
+            _integrator: integrator.map(Arc::new),
         })
     }
 

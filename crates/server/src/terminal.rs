@@ -435,10 +435,7 @@ pub(crate) async fn watchlist_snapshot(
     let body = serde_json::to_vec(&result?).map_err(|err| ApiError::internal(&err))?;
     // Signed with the log key, which every terminal already pins to verify its proofs; the domain line keeps
     // these signatures apart from checkpoint signatures.
-    let key = garita_ledger::load_or_create_signing_key(&garita_ledger::Log::key_path(
-        state.ledger.dir(),
-    ))
-    .map_err(|err| ApiError::internal(&err))?;
+    let key = state.ledger.signing_key()?;
     let signature = ed25519_dalek::Signer::sign(&key, &snapshot_signing_bytes(&body));
     Response::builder()
         .header(header::CONTENT_TYPE, "application/json")

@@ -6,6 +6,8 @@
 //! - `an2_enrollment`: an ANSI/NIST transaction enrolled, exported, its WSQ decoded and its receipt verified.
 //! - `enrollment_alerts`: 1:N search on enrollment raises the watchlist's category on a second impression.
 //! - `cargo_scan`: a simulated dual-energy scan sent as a capture gets findings and a lane; officers add/reject.
+//! - `cluster`: two in-process cluster nodes share one ledger (PostgreSQL + object store): a receipt from node B
+//!   verifies a capture accepted at node A (skipped without GARITA_TEST_DATABASE).
 //! - `cluster_search`: three in-process nodes split the 1:N gallery's shards over PostgreSQL; a lost node makes
 //!   searches partial and pending, then re-run with their alerts (needs GARITA_TEST_DATABASE).
 //! - `console`: every web-console route × every role and nobody; CSRF on every form; escaping; audit.
@@ -27,6 +29,8 @@ mod an2_enrollment;
 mod bad_input;
 #[path = "api/cargo_scan.rs"]
 mod cargo_scan;
+#[path = "api/cluster.rs"]
+mod cluster;
 #[path = "api/cluster_search.rs"]
 mod cluster_search;
 #[path = "api/console.rs"]

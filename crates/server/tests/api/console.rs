@@ -446,7 +446,7 @@ async fn forms_need_the_session_csrf_token_and_pages_escape_and_audit() {
     assert!(cookie_value(&forged_login, "garita_session").is_none());
 
     // A confirmed alert goes through the ledger like the API's.
-    let leaves_before = server.state.ledger.durable_size();
+    let leaves_before = server.state.ledger.durable_size().await.unwrap();
     let answer = send(
         &client,
         &server,
@@ -463,7 +463,7 @@ async fn forms_need_the_session_csrf_token_and_pages_escape_and_audit() {
     let alert = server.store.alert(fixture.alert).await.unwrap().unwrap();
     assert_eq!(alert.status, garita_model::AlertStatus::Confirmed);
     assert!(
-        server.state.ledger.durable_size() > leaves_before,
+        server.state.ledger.durable_size().await.unwrap() > leaves_before,
         "ledgered"
     );
 

@@ -591,7 +591,7 @@ impl Server {
     pub async fn trail(&self) -> (i64, u64) {
         (
             self.store.count_audit().await.unwrap(),
-            self.state.ledger.durable_size(),
+            self.state.ledger.durable_size().await.unwrap(),
         )
     }
 }

@@ -97,10 +97,16 @@ async fn expired_consignment_is_purged_and_the_purge_is_logged() {
     // The log still holds the capture's entry and now a purge entry naming the same commitment under the rule.
     let capture_leaf = receipt["leaf_index"].as_u64().unwrap();
     let purge_leaf = report["rules"][0]["purge_leaves"][0].as_u64().unwrap();
-    assert!(ledger.wait_published(purge_leaf + 1, std::time::Duration::from_secs(10)));
-    let logged = LedgerEntry::from_bytes(&ledger.entry(capture_leaf).unwrap().unwrap()).unwrap();
+    assert!(
+        ledger
+            .wait_published(purge_leaf + 1, std::time::Duration::from_secs(10))
+            .await
+            .unwrap()
+    );
+    let logged =
+        LedgerEntry::from_bytes(&ledger.entry(capture_leaf).await.unwrap().unwrap()).unwrap();
     assert_eq!(logged.commitments(), vec![commitment]);
-    let purge = LedgerEntry::from_bytes(&ledger.entry(purge_leaf).unwrap().unwrap()).unwrap();
+    let purge = LedgerEntry::from_bytes(&ledger.entry(purge_leaf).await.unwrap().unwrap()).unwrap();
     match purge.body {
         EntryBody::Purge { rule, deleted } => {
             assert_eq!(rule.as_str(), "cargo-30d");
