@@ -187,3 +187,37 @@ impl FileConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_take_a_url_or_a_table_and_hide_the_secret() {
+        let short: FileConfig = toml::from_str(r#"blobs = "s3://garita-blobs""#).unwrap();
+        assert!(
+            matches!(short.blobs, Some(BlobsConfig::Url(ref url)) if url == "s3://garita-blobs")
+        );
+        let table: FileConfig = toml::from_str(
+            "[blobs]\nurl = \"s3://b/site-a\"\nendpoint = \"http://127.0.0.1:3900\"\n\
+             secret_access_key = \"very-secret-key\"\nallow_http = true\n",
+        )
+        .unwrap();
+        let Some(BlobsConfig::Table(blobs)) = &table.blobs else {
+            panic!("not a table: {table:?}");
+        };
+        assert_eq!(blobs.url.as_deref(), Some("s3://b/site-a"));
+        assert_eq!(blobs.settings().allow_http, Some(true));
+        assert!(!format!("{table:?}").contains("very-secret-key"));
+        // A typo is an error, not a silently ignored key.
+        assert!(toml::from_str::<FileConfig>("[blobs]\nurll = \"s3://b\"\n").is_err());
+        // The flag wins over the file; nothing at all keeps the default directory.
+        let dir = tempfile::tempdir().unwrap();
+        let flag = format!("file://{}", dir.path().display());
+        let chosen = blob_store(Some(&flag), table.blobs.as_ref())
+            .unwrap()
+            .unwrap();
+        assert_eq!(chosen.describe(), dir.path().display().to_string());
+        assert!(blob_store(None, None).unwrap().is_none());
+    }
+}
