@@ -111,6 +111,34 @@ pub fn blob_store(
         .with_context(|| format!("opening the blob store {url}"))
 }
 
+/// The URL and settings of the object store behind the blobs (flag, then file), for a cluster's log tiles and
+/// checkpoints, which live beside the blobs under `log/`. A plain directory becomes a `file://` URL.
+pub fn blob_objects(
+    flag: Option<&str>,
+    file: Option<&BlobsConfig>,
+) -> anyhow::Result<Option<std::sync::Arc<dyn object_store::ObjectStore>>> {
+    let (file_url, settings) = match file {
+        None => (None, garita_store::ObjectStoreSettings::default()),
+        Some(BlobsConfig::Url(url)) => (
+            Some(url.as_str()),
+            garita_store::ObjectStoreSettings::default(),
+        ),
+        Some(BlobsConfig::Table(table)) => (table.url.as_deref(), table.settings()),
+    };
+    let Some(url) = flag.or(file_url) else {
+        return Ok(None);
+    };
+    let url = if url.contains("://") {
+        url.to_owned()
+    } else {
+        let path = std::path::absolute(url).with_context(|| format!("blob directory {url}"))?;
+        format!("file://{}", path.display())
+    };
+    garita_store::object_store_from_url(&url, &settings)
+        .map(Some)
+        .with_context(|| format!("opening the object store {url}"))
+}
+
 /// One `[[retention]]` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,8 +5,10 @@ use anyhow::Context;
 use garita_model::CountryCode;
 use garita_server::{AppState, ServerConfig};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Run the HTTP API server on a data directory (created on first start, with an `admin` user whose password is
 /// printed once).
@@ -40,6 +42,36 @@ pub struct Args {
     /// Log as JSON lines instead of text
     #[arg(long)]
     log_json: bool,
+    /// Run as one node of a cluster behind one address (docs/cluster.md): needs --database postgres://… and
+    /// --blobs naming storage every node shares (s3://bucket or a shared directory); the ledger, node
+    /// membership and the sharded 1:N gallery are then shared through them
+    #[arg(long, env = "GARITA_CLUSTER")]
+    cluster: bool,
+    /// Cluster: this node's id, stable across restarts so it gets its shards back [default: the id in
+    /// DATA/node-id, created on first start]
+    #[arg(long, env = "GARITA_NODE_ID", requires = "cluster")]
+    node_id: Option<uuid::Uuid>,
+    /// Cluster: the base URL the other nodes reach this node at, e.g. http://10.0.0.5:8080 [default:
+    /// http://LISTEN]
+    #[arg(long, env = "GARITA_ADVERTISE", requires = "cluster")]
+    advertise: Option<String>,
+    /// Cluster: the secret all nodes share (at least 16 characters); it authenticates node-to-node searches.
+    /// Prefer the environment variable: a flag shows in the process list
+    #[arg(
+        long,
+        env = "GARITA_CLUSTER_SECRET",
+        hide_env_values = true,
+        requires = "cluster"
+    )]
+    cluster_secret: Option<String>,
+}
+
+/// What a cluster node needs besides a single node's settings.
+struct NodeSettings {
+    node_id: Option<uuid::Uuid>,
+    advertise: Option<String>,
+    secret: Option<String>,
+    objects: Option<Arc<dyn object_store::ObjectStore>>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -93,6 +125,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.max_body_bytes = (mib.max(1) as usize) * 1024 * 1024;
     }
     let blobs = super::config::blob_store(args.blobs.as_deref(), file.blobs.as_ref())?;
+    let node = if args.cluster {
+        Some(NodeSettings {
+            node_id: args.node_id,
+            advertise: args.advertise,
+            secret: args.cluster_secret,
+            objects: super::config::blob_objects(args.blobs.as_deref(), file.blobs.as_ref())?,
+        })
+    } else {
+        None
+    };
     init_tracing(args.log_json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -129,14 +171,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             tracing::warn!("the agency's own country is not set: run `garita admin init --country XXX`");
         }
         let blobs_at = store.blobs().describe();
-        let state = AppState::new(store, config).map_err(|err| anyhow::anyhow!("opening the ledger: {}", err.message))?;
+        let (state, node_task) = match node {
+            Some(node) => {
+                let (state, task) =
+                    start_node(store, config, &data, database.as_deref(), listen, node).await?;
+                (state, Some(task))
+            }
+            None => {
+                let state = AppState::new(store, config).map_err(|err| {
+                    anyhow::anyhow!("opening the ledger: {}", err.message)
+                })?;
+                let templates = state.matcher.rebuild(&state.store).await.map_err(|err| {
+                    anyhow::anyhow!("loading the fingerprint gallery: {}", err.message)
+                })?;
+                tracing::info!(templates, "fingerprint gallery loaded");
+                (state, None)
+            }
+        };
         println!("ledger verifier key: {}", state.ledger.vkey());
-        let templates = state
-            .matcher
-            .rebuild(&state.store)
-            .await
-            .map_err(|err| anyhow::anyhow!("loading the fingerprint gallery: {}", err.message))?;
-        tracing::info!(templates, "fingerprint gallery loaded");
         if !state.config.retention.is_empty() {
             garita_server::retention::spawn(state.clone(), std::time::Duration::from_secs(3600));
         }
@@ -150,8 +202,99 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })
         .await
         .with_context(|| format!("serving on {listen}"))?;
+        if let Some(task) = node_task {
+            // A clean stop leaves the cluster at once: its shards move without waiting for the death timeout.
+            task.leave().await;
+        }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Joins the cluster: the shared ledger (entries in PostgreSQL, tiles and checkpoints in the blobs' object store
+/// under `log/`), then node membership and this node's shards of the 1:N gallery.
+async fn start_node(
+    store: garita_store::Store,
+    config: ServerConfig,
+    data: &Path,
+    database: Option<&str>,
+    listen: SocketAddr,
+    node: NodeSettings,
+) -> anyhow::Result<(AppState, garita_server::cluster::ClusterTask)> {
+    let Some(database_url) = database.filter(|url| url.starts_with("postgres")) else {
+        anyhow::bail!(
+            "--cluster needs --database postgres://…: every node shares one PostgreSQL database"
+        );
+    };
+    let Some(objects) = node.objects else {
+        anyhow::bail!(
+            "--cluster needs --blobs s3://bucket (or a directory every node mounts): blobs, log tiles and \
+             checkpoints must be reachable from every node"
+        );
+    };
+    let Some(secret) = node.secret.filter(|secret| secret.len() >= 16) else {
+        anyhow::bail!(
+            "--cluster needs GARITA_CLUSTER_SECRET (or --cluster-secret): the same secret on every node, at \
+             least 16 characters"
+        );
+    };
+    let node_id = match node.node_id {
+        Some(id) => id,
+        None => node_id_of(data)?,
+    };
+    let advertised_url = node.advertise.unwrap_or_else(|| format!("http://{listen}"));
+    let ledger_dir = data.join("ledger");
+    std::fs::create_dir_all(&ledger_dir)
+        .with_context(|| format!("creating {}", ledger_dir.display()))?;
+    let key_path = garita_ledger::Log::key_path(&ledger_dir);
+    let key = garita_ledger::load_or_create_signing_key(&key_path)
+        .with_context(|| format!("reading the ledger key {}", key_path.display()))?;
+    let mut ledger_config = garita_cluster::ClusterConfig::new(&config.log_origin, key);
+    ledger_config.node_id = node_id.to_string();
+    ledger_config.witnesses = config.witnesses.clone();
+    let ledger = garita_cluster::ClusterLedger::connect(database_url, objects, ledger_config)
+        .await
+        .map_err(|err| match err {
+            garita_cluster::ClusterError::KeyMismatch { .. } => anyhow::anyhow!(
+                "{err}: every node signs with the same log key; copy {} from the first node",
+                key_path.display()
+            ),
+            other => anyhow::anyhow!("joining the shared ledger: {other}"),
+        })?;
+    let state = AppState::new_cluster(store, Arc::new(ledger), config)
+        .map_err(|err| anyhow::anyhow!("starting the node: {}", err.message))?;
+    let (state, task) = garita_server::cluster::start_node(
+        state,
+        garita_server::matcher::ClusterConfig {
+            database_url: database_url.to_owned(),
+            node_id,
+            advertised_url: advertised_url.clone(),
+            secret: secret.into_bytes(),
+            options: garita_cluster::nodes::ClusterOptions::default(),
+            search_timeout: Duration::from_secs(5),
+        },
+    )
+    .await
+    .map_err(|err| anyhow::anyhow!("joining the cluster: {}", err.message))?;
+    tracing::info!(%node_id, advertised = %advertised_url, "cluster node started");
+    Ok((state, task))
+}
+
+/// This node's id, kept in `DATA/node-id` (created on first start).
+fn node_id_of(data: &Path) -> anyhow::Result<uuid::Uuid> {
+    let path = data.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .with_context(|| format!("{} does not hold a UUID", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let id = uuid::Uuid::new_v4();
+            std::fs::write(&path, format!("{id}\n"))
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok(id)
+        }
+        Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
+    }
 }
 
 fn init_tracing(json: bool) {

@@ -48,7 +48,6 @@ const MAX_BATCH: usize = 4096;
 /// Most leaf hashes read per query while catching up.
 const READ_CHUNK: i64 = 65_536;
 
-
 /// A node's ledger settings.
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {

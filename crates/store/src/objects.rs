@@ -78,7 +78,8 @@ pub fn object_store_from_url(
             path: path.into(),
             source,
         })?;
-        let local = LocalFileSystem::new_with_prefix(path)?;
+        // fsync each object and its directory: an acknowledged write to a shared directory must survive power loss.
+        let local = LocalFileSystem::new_with_prefix(path)?.with_fsync(true);
         return Ok(Arc::new(local));
     }
     if url == "memory://" || url == "memory:///" {
