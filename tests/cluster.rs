@@ -124,10 +124,10 @@ impl Cluster {
         self.nodes[node].proc = Some(Proc(child));
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if let Ok(answer) = self.http.get(format!("{}/healthz", self.url(node))).send() {
-                if answer.status().is_success() {
-                    return;
-                }
+            if let Ok(answer) = self.http.get(format!("{}/healthz", self.url(node))).send()
+                && answer.status().is_success()
+            {
+                return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -297,32 +297,26 @@ fn ack_of(answer: &Value) -> Ack {
     }
 }
 
-#[test]
-fn three_nodes_survive_a_sigkill_of_the_ledger_leader_under_load() {
-    let Some(server) = garita_store::testdb::test_server_url() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but GARITA_TEST_DATABASE is unset: .ci/run starts PostgreSQL"
-        );
-        eprintln!(
-            "skipping: GARITA_TEST_DATABASE is unset (eval \"$(bash scripts/postgres.sh env)\")"
-        );
-        return;
-    };
-    if !Path::new(env!("CARGO_MANIFEST_DIR")).join(FVC).is_dir() {
-        eprintln!("skipping: {FVC} is absent");
-        return;
-    }
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+/// A fresh database with the agency, a site, an analyst, four fingerprint kits and two cargo scanners; `nodes` nodes started, node 0 first
+/// (it creates the log and sharing keys, which the others get copies of, as docs/deploy.md says).
+struct Setup {
+    cluster: Cluster,
+    devices: Vec<Device>,
+    vkey: String,
+    database: garita_store::testdb::TestDatabase,
+    home: PathBuf,
+}
+
+fn setup(runtime: &tokio::runtime::Runtime, server: &str, nodes: usize) -> Setup {
     let database = runtime
-        .block_on(garita_store::testdb::TestDatabase::create(&server))
+        .block_on(garita_store::testdb::TestDatabase::create(server))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let blobs = dir.path().join("shared-blobs");
     let mut cluster = Cluster {
         database: database.url().to_owned(),
         blobs,
-        nodes: (0..3)
+        nodes: (0..nodes)
             .map(|n| Node {
                 data: dir.path().join(format!("node{n}")),
                 port: free_port(),
@@ -362,8 +356,8 @@ fn three_nodes_survive_a_sigkill_of_the_ledger_leader_under_load() {
         ],
         Some(PASSWORD),
     );
-    // Two clients, each with a fingerprint kit (devices 0, 1) and a cargo scanner (devices 2, 3).
-    let devices: Vec<Device> = (0..4)
+    // Fingerprint kits (devices 0..4) and cargo scanners (devices 4, 5).
+    let devices: Vec<Device> = (0..6)
         .map(|n| {
             let key_file = home.join(format!("device{n}.key"));
             let public = garita(
@@ -377,7 +371,7 @@ fn three_nodes_survive_a_sigkill_of_the_ledger_leader_under_load() {
                     "--site",
                     "El Ceibo",
                     "--kind",
-                    if n < 2 { "mobile-kit" } else { "nii-scanner" },
+                    if n < 4 { "mobile-kit" } else { "nii-scanner" },
                     "--public-key",
                     &public,
                 ],
@@ -393,16 +387,59 @@ fn three_nodes_survive_a_sigkill_of_the_ledger_leader_under_load() {
 
     // Node 0 creates the log key and the sharing key; the others get copies, as docs/deploy.md says.
     cluster.start(0);
-    for node in 1..3 {
+    for node in 1..nodes {
         let data = &cluster.nodes[node].data;
         std::fs::create_dir_all(data.join("ledger")).unwrap();
         for file in ["ledger/ledger.key", "share.key"] {
             std::fs::copy(cluster.nodes[0].data.join(file), data.join(file)).unwrap();
         }
     }
-    cluster.start(1);
-    cluster.start(2);
+    for node in 1..nodes {
+        cluster.start(node);
+    }
     let vkey = garita(&home, &["ledger", "key", "--data", &first], None);
+
+    Setup {
+        cluster,
+        devices,
+        vkey,
+        database,
+        home,
+    }
+}
+
+/// The PostgreSQL server for these tests, or `None` (skip) outside CI.
+fn pg_server() -> Option<String> {
+    let server = garita_store::testdb::test_server_url();
+    if server.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but GARITA_TEST_DATABASE is unset: .ci/run starts PostgreSQL"
+        );
+        eprintln!(
+            "skipping: GARITA_TEST_DATABASE is unset (eval \"$(bash scripts/postgres.sh env)\")"
+        );
+    }
+    if !Path::new(env!("CARGO_MANIFEST_DIR")).join(FVC).is_dir() {
+        eprintln!("skipping: {FVC} is absent");
+        return None;
+    }
+    server
+}
+
+#[test]
+fn three_nodes_survive_a_sigkill_of_the_ledger_leader_under_load() {
+    let Some(server) = pg_server() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Setup {
+        mut cluster,
+        devices,
+        vkey,
+        database,
+        home,
+    } = setup(&runtime, &server, 3);
 
     // The load: fingers 101..110, impressions 1 and 2, and consignments, from two devices over all nodes.
     let fingers: Vec<(String, Vec<u8>)> = (101..=110)
@@ -421,7 +458,7 @@ fn three_nodes_survive_a_sigkill_of_the_ledger_leader_under_load() {
     let planned = 50;
     std::thread::scope(|scope| {
         for d in 0..2 {
-            let (kit, scanner) = (&devices[d], &devices[d + 2]);
+            let (kit, scanner) = (&devices[d], &devices[d + 4]);
             let (fingers, urls, acks, resends) = (&fingers, &urls, &acks, &resends);
             scope.spawn(move || {
                 let (mut kit_seq, mut scanner_seq) = (0, 0);
@@ -594,4 +631,124 @@ fn three_nodes_survive_a_sigkill_of_the_ledger_leader_under_load() {
         cluster.kill(node);
     }
     runtime.block_on(database.drop_now()).unwrap();
+}
+
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces): utime is the 12th, stime
+    // the 13th of them.
+    let rest = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    let hz: f64 = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100.0);
+    ticks / hz
+}
+
+/// Benchmark (issue #11 item 6; run by `scripts/cluster-bench.sh`, release build): the same enrollment load
+/// through 1, 2 and 3 nodes on this machine — four kits sending FVC2000 prints concurrently, round-robin over
+/// the nodes, each enrollment searched 1:N across the cluster before its answer — reporting enrollments/s,
+/// enrollment latency (extraction, ledger commit, the fan-out search, alerts), each node's CPU, and the ratio to
+/// the one-node run of the same process. All nodes share this machine's cores, so the ratio measures the
+/// overhead of clustering here, not the capacity of separate machines.
+#[test]
+#[ignore = "benchmark: scripts/cluster-bench.sh"]
+fn cluster_scaling_benchmark() {
+    let Some(server) = pg_server() else {
+        return;
+    };
+    let per_kit: usize = std::env::var("GARITA_BENCH_ENROLLMENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let prints: Vec<Vec<u8>> = (101..=110)
+        .flat_map(|finger| (1..=8).map(move |imp| format!("{finger}_{imp}.tif")))
+        .map(|name| fvc_wsq(&name))
+        .collect();
+    let mut rows = Vec::new();
+    for nodes in 1..=3 {
+        let Setup {
+            mut cluster,
+            devices,
+            database,
+            ..
+        } = setup(&runtime, &server, nodes);
+        // Let every node join and the shards settle before timing.
+        std::thread::sleep(Duration::from_secs(3));
+        let urls = Mutex::new((0..nodes).map(|n| cluster.url(n)).collect::<Vec<_>>());
+        let pids: Vec<u32> = cluster
+            .nodes
+            .iter()
+            .map(|node| node.proc.as_ref().unwrap().0.id())
+            .collect();
+        let cpu_before: Vec<f64> = pids.iter().map(|pid| cpu_seconds(*pid)).collect();
+        let latencies = Mutex::new(Vec::new());
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for (k, kit) in devices.iter().take(4).enumerate() {
+                let (urls, latencies, prints) = (&urls, &latencies, &prints);
+                scope.spawn(move || {
+                    for i in 0..per_kit {
+                        let wsq = &prints[(k * per_kit + i) % prints.len()];
+                        let body = encounter(wsq, kit, i as u64 + 1);
+                        let sent = Instant::now();
+                        let (answer, _) = send(urls, k + i, &body);
+                        latencies.lock().unwrap().push(sent.elapsed());
+                        assert_ne!(answer["search"]["complete"], false, "{answer}");
+                    }
+                });
+            }
+        });
+        let elapsed = started.elapsed().as_secs_f64();
+        let cpu: Vec<f64> = pids
+            .iter()
+            .zip(&cpu_before)
+            .map(|(pid, before)| cpu_seconds(*pid) - before)
+            .collect();
+        let mut latencies = latencies.into_inner().unwrap();
+        latencies.sort();
+        let enrollments = latencies.len();
+        let p =
+            |q: f64| latencies[((enrollments as f64 - 1.0) * q) as usize].as_secs_f64() * 1000.0;
+        rows.push((
+            nodes,
+            enrollments,
+            enrollments as f64 / elapsed,
+            p(0.5),
+            p(0.95),
+            cpu,
+            elapsed,
+        ));
+        for node in 0..nodes {
+            cluster.kill(node);
+        }
+        runtime.block_on(database.drop_now()).unwrap();
+    }
+    let base = rows[0].2;
+    let mut report = String::from(
+        "| nodes | enrollments | enrollments/s | ratio to 1 node | latency p50 ms | p95 ms | CPU per node (% of one core) |\n|---|---|---|---|---|---|---|\n",
+    );
+    for (nodes, n, rate, p50, p95, cpu, elapsed) in &rows {
+        let cpu: Vec<String> = cpu
+            .iter()
+            .map(|c| format!("{:.0}", 100.0 * c / elapsed))
+            .collect();
+        report.push_str(&format!(
+            "| {nodes} | {n} | {rate:.1} | {:.2} | {p50:.0} | {p95:.0} | {} |\n",
+            rate / base,
+            cpu.join(" / ")
+        ));
+    }
+    println!("{report}");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cluster-bench.md");
+    std::fs::write(&out, &report).unwrap();
+    println!("written to {}", out.display());
 }
