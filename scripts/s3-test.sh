@@ -159,4 +159,7 @@ export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}" CARGO_PROFILE_TES
 cargo test -p garita-store --test s3 -- --nocapture
 cargo test -p garita-server --test api s3:: -- --nocapture
 cargo test -p garita --test cli serve_keeps_blobs_in_s3 -- --nocapture
+# Three cluster nodes with their blobs, log tiles and checkpoints in the bucket (needs PostgreSQL).
+eval "$(bash scripts/postgres.sh env)"
+cargo test -p garita --test cluster three_nodes -- --nocapture
 echo "s3-test: passed" >&2

@@ -12,6 +12,7 @@
 //! - searches are complete after recovery: no search is left pending, and a print enrolled after recovery finds
 //!   the same finger enrolled during the load, with `search.complete` true.
 //!
+//! The nodes share a blob directory, or the S3 server of `scripts/s3-test.sh` when `GARITA_TEST_S3_URL` is set.
 //! Needs PostgreSQL (`GARITA_TEST_DATABASE`, e.g. from `scripts/postgres.sh env`); skips with a message without it,
 //! except under `CI=true`, where it fails. Bounded: 60 captures, every wait has a deadline.
 
@@ -95,7 +96,7 @@ struct Node {
 struct Cluster {
     dir: tempfile::TempDir,
     database: String,
-    blobs: PathBuf,
+    blobs: String,
     nodes: Vec<Node>,
     http: reqwest::blocking::Client,
 }
@@ -112,7 +113,7 @@ impl Cluster {
         let child = Command::new(BIN)
             .args(["serve", "--data", &data, "--listen", &listen, "--cluster"])
             .args(["--database", &self.database])
-            .args(["--blobs", self.blobs.to_str().unwrap()])
+            .args(["--blobs", &self.blobs])
             .current_dir(self.dir.path())
             .env_remove("GARITA_DATA")
             .env_remove("GARITA_CONFIG")
@@ -312,7 +313,12 @@ fn setup(runtime: &tokio::runtime::Runtime, server: &str, nodes: usize) -> Setup
         .block_on(garita_store::testdb::TestDatabase::create(server))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let blobs = dir.path().join("shared-blobs");
+    // The blob store every node shares: the opt-in S3 server of scripts/s3-test.sh when it runs (a fresh prefix
+    // per run; the AWS_* settings reach the nodes through the environment), else a shared directory.
+    let blobs = match std::env::var("GARITA_TEST_S3_URL") {
+        Ok(url) if !url.is_empty() => format!("{url}/cluster-{}", Uuid::new_v4().simple()),
+        _ => dir.path().join("shared-blobs").to_str().unwrap().to_owned(),
+    };
     let mut cluster = Cluster {
         database: database.url().to_owned(),
         blobs,
