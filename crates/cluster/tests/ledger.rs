@@ -13,6 +13,7 @@ use garita_ledger::{
     Commitment, DirSource, LedgerEntry, Log, TlogProof, VerifyOptions, Witness, tiles,
     verify_checkpoint, verify_log,
 };
+use garita_store::testdb::TestDatabase;
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use sqlx::PgPool;
@@ -23,71 +24,33 @@ fn key() -> SigningKey {
     SigningKey::from_bytes(&[21; 32])
 }
 
-/// A database of this test's own, dropped (with its connections) when the value is dropped.
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create() -> Option<Self> {
-        let Ok(admin) = std::env::var("GARITA_TEST_DATABASE") else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "GARITA_TEST_DATABASE must be set under CI (eval \"$(bash scripts/postgres.sh env)\")"
-            );
-            eprintln!(
-                "skipping: GARITA_TEST_DATABASE is not set (eval \"$(bash scripts/postgres.sh env)\")"
-            );
-            return None;
-        };
-        let name = format!("garita_t_{}", uuid::Uuid::new_v4().simple());
-        let pool = PgPool::connect(&admin).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&pool)
+/// A PostgreSQL database of its own for a test (dropped with the value, pass or fail), on the server named by
+/// `GARITA_TEST_DATABASE`; `None` with a message when that is unset, except under `CI=true`, where it fails.
+async fn test_database() -> Option<garita_store::testdb::TestDatabase> {
+    let Some(server) = garita_store::testdb::test_server_url() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but GARITA_TEST_DATABASE is unset: .ci/run starts PostgreSQL"
+        );
+        eprintln!(
+            "skipping: GARITA_TEST_DATABASE is not set (eval \"$(bash scripts/postgres.sh env)\")"
+        );
+        return None;
+    };
+    Some(
+        garita_store::testdb::TestDatabase::create(&server)
             .await
-            .unwrap();
-        pool.close().await;
-        let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
-        let (server, _) = base.rsplit_once('/').unwrap();
-        let url = if query.is_empty() {
-            format!("{server}/{name}")
-        } else {
-            format!("{server}/{name}?{query}")
-        };
-        Some(Self { admin, name, url })
-    }
+            .unwrap(),
+    )
 }
 
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        // Async work cannot run in drop on the test's runtime: a thread with its own runtime does it.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let pool = PgPool::connect(&admin).await.unwrap();
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            });
-        })
-        .join();
-    }
-}
-
-async fn node(db: &TestDb, objects: &Arc<dyn ObjectStore>, id: &str) -> ClusterLedger {
+async fn node(db: &TestDatabase, objects: &Arc<dyn ObjectStore>, id: &str) -> ClusterLedger {
     let mut config = ClusterConfig::new(ORIGIN, key());
     config.node_id = id.into();
     config.integrate_every = Duration::from_millis(100);
     config.leader_poll = Duration::from_millis(100);
     config.max_connections = 4;
-    ClusterLedger::connect(&db.url, Arc::clone(objects), config)
+    ClusterLedger::connect(db.url(), Arc::clone(objects), config)
         .await
         .unwrap()
 }
@@ -177,7 +140,7 @@ async fn wait_for_leader(nodes: &[Arc<ClusterLedger>]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_append_concurrently_and_publish_what_the_file_log_would() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = test_database().await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -260,7 +223,7 @@ async fn three_nodes_append_concurrently_and_publish_what_the_file_log_would() {
     let mut other = ClusterConfig::new(ORIGIN, SigningKey::from_bytes(&[22; 32]));
     other.max_connections = 2;
     assert!(matches!(
-        ClusterLedger::connect(&db.url, Arc::clone(&store), other).await,
+        ClusterLedger::connect(db.url(), Arc::clone(&store), other).await,
         Err(garita_cluster::ClusterError::KeyMismatch { .. })
     ));
     drop(nodes);
@@ -268,7 +231,7 @@ async fn three_nodes_append_concurrently_and_publish_what_the_file_log_would() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn leader_failover_mid_load_keeps_one_consistent_tree() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = test_database().await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -402,7 +365,7 @@ async fn leader_failover_mid_load_keeps_one_consistent_tree() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cosignatures_accepted_at_any_node_and_cleared_by_the_next_checkpoint() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = test_database().await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -465,10 +428,10 @@ async fn cosignatures_accepted_at_any_node_and_cleared_by_the_next_checkpoint() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_leader_lock_is_exclusive_and_ends_with_its_session() {
     use garita_cluster::leader::{LEDGER_LEADER_KEY, LeaderLock};
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = test_database().await else {
         return;
     };
-    let pool = PgPool::connect(&db.url).await.unwrap();
+    let pool = PgPool::connect(db.url()).await.unwrap();
     let mut first = LeaderLock::try_acquire(&pool, LEDGER_LEADER_KEY)
         .await
         .unwrap()

@@ -2,74 +2,23 @@
 //! a capture accepted at node A has a receipt, fetched from node B, that verifies against B's checkpoint.
 //! The nodes share one SQLite store here; on a real cluster they share the PostgreSQL store as well.
 
+use crate::harness::test_database;
 use crate::harness::{Server, consignment_payload, signed_capture};
 use garita_cluster::{ClusterConfig, ClusterLedger};
 use garita_ledger::{TlogProof, verify_checkpoint};
 use garita_model::PayloadType;
 use garita_server::{AppState, Ledger};
+use garita_store::testdb::TestDatabase;
 use object_store::ObjectStore;
 use reqwest::StatusCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A database of this test's own, dropped (with its connections) when the value is dropped.
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create() -> Option<Self> {
-        let Ok(admin) = std::env::var("GARITA_TEST_DATABASE") else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "GARITA_TEST_DATABASE must be set under CI"
-            );
-            eprintln!(
-                "skipping: GARITA_TEST_DATABASE is not set (eval \"$(bash scripts/postgres.sh env)\")"
-            );
-            return None;
-        };
-        let name = format!("garita_t_{}", uuid::Uuid::new_v4().simple());
-        let pool = sqlx::PgPool::connect(&admin).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
-        let (server, _) = base.rsplit_once('/').unwrap();
-        let url = if query.is_empty() {
-            format!("{server}/{name}")
-        } else {
-            format!("{server}/{name}?{query}")
-        };
-        Some(Self { admin, name, url })
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let pool = sqlx::PgPool::connect(&admin).await.unwrap();
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            });
-        })
-        .join();
-    }
-}
-
-async fn cluster_node(db: &TestDb, objects: &Arc<dyn ObjectStore>, id: &str) -> Arc<ClusterLedger> {
+async fn cluster_node(
+    db: &TestDatabase,
+    objects: &Arc<dyn ObjectStore>,
+    id: &str,
+) -> Arc<ClusterLedger> {
     let key = ed25519_dalek::SigningKey::from_bytes(&[31; 32]);
     let mut config = ClusterConfig::new(garita_server::DEFAULT_LOG_ORIGIN, key);
     config.node_id = id.into();
@@ -77,7 +26,7 @@ async fn cluster_node(db: &TestDb, objects: &Arc<dyn ObjectStore>, id: &str) -> 
     config.leader_poll = Duration::from_millis(50);
     config.max_connections = 4;
     Arc::new(
-        ClusterLedger::connect(&db.url, Arc::clone(objects), config)
+        ClusterLedger::connect(db.url(), Arc::clone(objects), config)
             .await
             .unwrap(),
     )
@@ -85,7 +34,7 @@ async fn cluster_node(db: &TestDb, objects: &Arc<dyn ObjectStore>, id: &str) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_at_node_a_has_a_receipt_that_verifies_at_node_b() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = test_database().await else {
         return;
     };
     let bucket = tempfile::tempdir().unwrap();

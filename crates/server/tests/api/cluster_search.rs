@@ -3,79 +3,20 @@
 //! `GARITA_TEST_DATABASE` and dropped at its end. Real FVC2000 impressions, sent as WSQ like a terminal would.
 
 use crate::enrollment_alerts::fvc_as_wsq;
+use crate::harness::test_database;
 use crate::harness::{Server, signed_capture};
 use garita_cluster::nodes::ClusterOptions;
 use garita_model::PayloadType;
 use garita_server::AppState;
 use garita_server::matcher::ClusterConfig;
+use garita_store::testdb::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const SECRET: &[u8] = b"cluster secret shared by the test nodes";
-
-/// A database of its own on the test PostgreSQL, dropped when the value is dropped (pass or fail).
-struct TestDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    /// `None` (with a message) when `GARITA_TEST_DATABASE` is unset, except under `CI=true`.
-    async fn create() -> Option<TestDb> {
-        let Ok(admin_url) = std::env::var("GARITA_TEST_DATABASE") else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "GARITA_TEST_DATABASE must be set under CI"
-            );
-            eprintln!("skipping: GARITA_TEST_DATABASE is not set (a PostgreSQL for cluster tests)");
-            return None;
-        };
-        let name = format!("garita_t_{}", Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        let (base, _) = admin_url
-            .split('?')
-            .next()
-            .unwrap()
-            .rsplit_once('/')
-            .unwrap();
-        let url = format!("{base}/{name}");
-        Some(TestDb {
-            admin_url,
-            name,
-            url,
-        })
-    }
-}
-
-impl Drop for TestDb {
-    /// Drops the database even when the test failed (on a thread of its own: `Drop` cannot await).
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-                conn.execute(sql.as_str()).await.unwrap();
-            });
-        })
-        .join();
-        if dropped.is_err() {
-            eprintln!("could not drop test database {}", self.name);
-        }
-    }
-}
 
 /// One in-process cluster node over the harness's store: its own ledger, matcher, listener and duties.
 struct Node {
@@ -87,14 +28,14 @@ struct Node {
 }
 
 impl Node {
-    async fn start(server: &Server, db: &TestDb, options: ClusterOptions) -> Node {
+    async fn start(server: &Server, db: &TestDatabase, options: ClusterOptions) -> Node {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let ledger = tempfile::tempdir().unwrap();
         let config = (*server.state.config).clone();
         let state = AppState::with_ledger_dir(server.store.clone(), config, ledger.path()).unwrap();
         let config = ClusterConfig {
-            database_url: db.url.clone(),
+            database_url: db.url().to_owned(),
             node_id: Uuid::new_v4(),
             advertised_url: base.clone(),
             secret: SECRET.to_vec(),
@@ -141,15 +82,15 @@ impl Node {
 fn fast() -> ClusterOptions {
     ClusterOptions {
         heartbeat: Duration::from_millis(200),
-        dead_after: Duration::from_secs(3),
-        shards: 16,
+        dead_after: Duration::from_secs(5),
+        shards: 32,
     }
 }
 
 /// Waits until every shard is owned by one of `nodes` and each of them owns some.
 async fn wait_for_split(nodes: &[&Node]) {
     let ids: BTreeSet<Uuid> = nodes.iter().map(|n| n.id()).collect();
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(40);
     loop {
         let owners: Vec<Option<Uuid>> = nodes[0]
             .cluster()
@@ -259,7 +200,7 @@ async fn three_nodes_split_the_gallery_and_find_a_prior_crossing_across_nodes() 
     ) else {
         return;
     };
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = test_database().await else {
         return;
     };
     let server = Server::start_full(1024 * 1024, |state| state).await;
@@ -310,7 +251,7 @@ async fn a_lost_node_makes_the_search_partial_then_pending_then_alerted() {
     let (Some(a1), Some(a2)) = (fvc_as_wsq("109_1.tif"), fvc_as_wsq("109_3.tif")) else {
         return;
     };
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = test_database().await else {
         return;
     };
     let server = Server::start_full(1024 * 1024, |state| state).await;
@@ -356,7 +297,7 @@ async fn a_lost_node_makes_the_search_partial_then_pending_then_alerted() {
     );
 
     // After the timeout the survivors take the shards, re-run the search and raise the alert.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(40);
     loop {
         let alerts = server.store.alerts_of_encounter(encounter).await.unwrap();
         if !alerts.is_empty() {
@@ -384,7 +325,7 @@ async fn a_lost_node_makes_the_search_partial_then_pending_then_alerted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_node_route_refuses_users_and_unsigned_calls() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = test_database().await else {
         return;
     };
     let server = Server::start().await;
@@ -442,7 +383,7 @@ async fn the_node_route_refuses_users_and_unsigned_calls() {
     assert_eq!(answer.status(), StatusCode::OK);
     let answer: Value = answer.json().await.unwrap();
     assert_eq!(answer["node"], me.to_string());
-    assert_eq!(answer["shards"].as_array().unwrap().len(), 16, "{answer}");
+    assert_eq!(answer["shards"].as_array().unwrap().len(), 32, "{answer}");
     drop(node);
     drop(db);
 }

@@ -623,3 +623,23 @@ fn count_files(dir: &std::path::Path) -> usize {
         })
         .sum()
 }
+
+/// A PostgreSQL database of its own for a test (dropped with the value, pass or fail), on the server named by
+/// `GARITA_TEST_DATABASE`; `None` with a message when that is unset, except under `CI=true`, where it fails.
+pub async fn test_database() -> Option<garita_store::testdb::TestDatabase> {
+    let Some(server) = garita_store::testdb::test_server_url() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but GARITA_TEST_DATABASE is unset: .ci/run starts PostgreSQL"
+        );
+        eprintln!(
+            "skipping: GARITA_TEST_DATABASE is not set (eval \"$(bash scripts/postgres.sh env)\")"
+        );
+        return None;
+    };
+    Some(
+        garita_store::testdb::TestDatabase::create(&server)
+            .await
+            .unwrap(),
+    )
+}
