@@ -88,13 +88,12 @@ impl BlobsTable {
     }
 }
 
-/// The blob store to use instead of the default `DATA/blobs`: `--blobs` or `GARITA_BLOBS` (`flag`, which clap
-/// fills from the environment), else the file's `blobs`; `None` keeps the default. S3 settings come from the
-/// `AWS_*` environment over the file's `[blobs]` keys.
-pub fn blob_store(
-    flag: Option<&str>,
-    file: Option<&BlobsConfig>,
-) -> anyhow::Result<Option<garita_store::BlobStore>> {
+/// The blobs' URL (`flag`, else the file's) and its S3 settings from the file's `[blobs]` table; `None` when
+/// neither names one.
+fn blobs_url<'a>(
+    flag: Option<&'a str>,
+    file: Option<&'a BlobsConfig>,
+) -> Option<(&'a str, garita_store::ObjectStoreSettings)> {
     let (file_url, settings) = match file {
         None => (None, garita_store::ObjectStoreSettings::default()),
         Some(BlobsConfig::Url(url)) => (
@@ -103,7 +102,17 @@ pub fn blob_store(
         ),
         Some(BlobsConfig::Table(table)) => (table.url.as_deref(), table.settings()),
     };
-    let Some(url) = flag.or(file_url) else {
+    Some((flag.or(file_url)?, settings))
+}
+
+/// The blob store to use instead of the default `DATA/blobs`: `--blobs` or `GARITA_BLOBS` (`flag`, which clap
+/// fills from the environment), else the file's `blobs`; `None` keeps the default. S3 settings come from the
+/// `AWS_*` environment over the file's `[blobs]` keys.
+pub fn blob_store(
+    flag: Option<&str>,
+    file: Option<&BlobsConfig>,
+) -> anyhow::Result<Option<garita_store::BlobStore>> {
+    let Some((url, settings)) = blobs_url(flag, file) else {
         return Ok(None);
     };
     garita_store::BlobStore::open_url(url, &settings)
@@ -117,15 +126,7 @@ pub fn blob_objects(
     flag: Option<&str>,
     file: Option<&BlobsConfig>,
 ) -> anyhow::Result<Option<std::sync::Arc<dyn object_store::ObjectStore>>> {
-    let (file_url, settings) = match file {
-        None => (None, garita_store::ObjectStoreSettings::default()),
-        Some(BlobsConfig::Url(url)) => (
-            Some(url.as_str()),
-            garita_store::ObjectStoreSettings::default(),
-        ),
-        Some(BlobsConfig::Table(table)) => (table.url.as_deref(), table.settings()),
-    };
-    let Some(url) = flag.or(file_url) else {
+    let Some((url, settings)) = blobs_url(flag, file) else {
         return Ok(None);
     };
     let url = if url.contains("://") {
