@@ -2,22 +2,23 @@
 //!
 //! The table is the upper tail of 16,320 impostor scores: every cross-finger i<j pair of the four shared sets
 //! (`FVC2000_DB1_B`, `DB3_B`, `DB4_B`, `toy_PNG`; 2,880 + 2,880 + 2,880 + 7,680 pairs), measured with
-//! `examples/eval.rs --scores` on this matcher version. A pair is accepted when `score >= threshold`. Points
+//! `examples/fusion.rs` on this matcher version. A pair is accepted when `score >= threshold`. Points
 //! below FMR 10⁻³ rest on 16 scores or fewer and the last one on 3: treat 10⁻⁴ as an extrapolation, and
-//! recalibrate on the operator's own impostor population before relying on it. Raw scores are small because the
-//! LSS-R relaxation shrinks unsupported pairs; only their order and this table carry meaning.
+//! recalibrate on the operator's own impostor population before relying on it. Scores are the fusion's logistic
+//! output, fit with genuine and impostor pairs weighted equally: read them through this table, not as
+//! probabilities.
 
 /// `(FMR, threshold)` points, FMR decreasing, threshold increasing.
 pub const CALIBRATION: [(f64, f32); 9] = [
-    (1e-1, 0.0134),
-    (5e-2, 0.0141),
-    (2e-2, 0.0151),
-    (1e-2, 0.0159),
-    (5e-3, 0.0168),
-    (2e-3, 0.0182),
-    (1e-3, 0.0193),
-    (5e-4, 0.0216),
-    (2e-4, 0.0252),
+    (1e-1, 0.1744),
+    (5e-2, 0.3084),
+    (2e-2, 0.5158),
+    (1e-2, 0.6544),
+    (5e-3, 0.7577),
+    (2e-3, 0.8508),
+    (1e-3, 0.8959),
+    (5e-4, 0.9156),
+    (2e-4, 0.9507),
 ];
 
 /// Threshold whose measured FMR is `fmr` (log-linear interpolation between table points, clamped to the table).
@@ -70,6 +71,6 @@ mod tests {
             let t = threshold_for_fmr(fmr);
             assert!((fmr_for_score(t) / fmr - 1.0).abs() < 1e-3, "{fmr}");
         }
-        assert_eq!(threshold_for_fmr(1e-2), 0.0159);
+        assert_eq!(threshold_for_fmr(1e-2), CALIBRATION[3].1);
     }
 }

@@ -76,7 +76,9 @@ pub use iso::{
     Field, MAX_ISO_RECORD, Type9Kind, Type9Minutia, Type9Minutiae, ViewInfo, from_iso_19794_2,
     to_iso_19794_2,
 };
-pub use mcc::{MccTemplate, compare, compare_templates};
+pub use mcc::{
+    Detail, FUSION, MccTemplate, N_FEATURES, compare, compare_detail, compare_templates, fuse,
+};
 pub use subjects::{SubjectCandidate, SubjectGallery, SubjectSearchParams, UNKNOWN_POSITION};
 pub use template::{MAX_TEMPLATE_MINUTIAE, TEMPLATE_MAGIC, TEMPLATE_VERSION};
 pub use template::{Minutia, MinutiaKind, Template, wrap_angle};

@@ -373,12 +373,79 @@ pub fn compare_templates(a: &Template, b: &Template) -> f32 {
 }
 
 /// Compares two prepared templates; the score is in `[0, 1]`, higher = more alike.
+///
+/// Two measurements are fused: the LSS-R score of the cylinders (local structure) and a global consolidation
+/// (how many minutiae pair up once the prints are aligned, and how many lie in the common area). The fusion is
+/// a logistic model over [`Detail::features`] whose weights ([`FUSION`]) were fit on the shared sets with a
+/// leave-one-set-out check (docs/finger.md, "Score fusion").
 #[must_use]
 pub fn compare(a: &MccTemplate, b: &MccTemplate) -> f32 {
+    compare_detail(a, b).score()
+}
+
+/// Number of features the fusion weighs.
+pub const N_FEATURES: usize = 4;
+
+/// Logistic fusion weights over [`Detail::features`], then the bias. Fit by `examples/fusion.rs` on the four
+/// shared sets (docs/finger.md, "Score fusion").
+pub const FUSION: [f32; N_FEATURES + 1] = [2.772_729, 7.103_584, -1.387_286, -4.591_701, 5.590_731];
+
+/// What one comparison measured, before fusion.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Detail {
+    /// LSS-R score of the cylinders, in `[0, 1]`.
+    pub lss: f32,
+    /// Minutiae paired one-to-one after global alignment.
+    pub matched: f32,
+    /// Minutiae of the first template inside the second's area, after alignment.
+    pub n_a: f32,
+    /// Minutiae of the second template inside the first's area, after alignment.
+    pub n_b: f32,
+    /// Mean distance of the paired minutiae, as a fraction of the pairing tolerance (0 = exact).
+    pub residual: f32,
+}
+
+impl Detail {
+    /// The fusion's inputs: ln LSS-R, ln(1 + paired), ln of the common-area minutiae product, residual.
+    #[must_use]
+    pub fn features(&self) -> [f32; N_FEATURES] {
+        [
+            (self.lss + 1e-4).ln(),
+            self.matched.ln_1p(),
+            (self.n_a.max(1.0) * self.n_b.max(1.0)).ln(),
+            self.residual,
+        ]
+    }
+
+    /// The fused score in `[0, 1]`; 0 when nothing was comparable.
+    #[must_use]
+    pub fn score(&self) -> f32 {
+        if self.lss <= 0.0 {
+            return 0.0;
+        }
+        fuse(&self.features(), &FUSION)
+    }
+}
+
+/// Logistic fusion of `features` with `weights` (the last one is the bias).
+#[must_use]
+pub fn fuse(features: &[f32; N_FEATURES], weights: &[f32; N_FEATURES + 1]) -> f32 {
+    let z: f32 = features
+        .iter()
+        .zip(weights)
+        .map(|(f, w)| f * w)
+        .sum::<f32>()
+        + weights[N_FEATURES];
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Compares two prepared templates and returns the measurements before fusion.
+#[must_use]
+pub fn compare_detail(a: &MccTemplate, b: &MccTemplate) -> Detail {
     let n_a = a.cylinders.len();
     let n_b = b.cylinders.len();
     if n_a == 0 || n_b == 0 {
-        return 0.0;
+        return Detail::default();
     }
     let min_common = (MIN_MATCHABLE * cells_in_circle() as f32).ceil() as u32;
     // Local similarity matrix, kept sparse: only comparable pairs with a positive similarity.
@@ -421,7 +488,7 @@ pub fn compare(a: &MccTemplate, b: &MccTemplate) -> f32 {
     }
     let n_r = chosen.len();
     if n_r < 2 {
-        return 0.0;
+        return Detail::default();
     }
     // LSS-R step 2: relaxation by pairwise compatibility ρ (paper eq. 16–18).
     let mut rho = vec![0.0f32; n_r * n_r];
@@ -467,7 +534,170 @@ pub fn compare(a: &MccTemplate, b: &MccTemplate) -> f32 {
     let take = n_p.min(n_r);
     let sum: f32 = order.iter().take(take).map(|&r| lambda[r]).sum();
     // Divide by nP, not by the pairs found, so a template with fewer matching pairs than nP cannot score high.
-    (sum / n_p as f32).clamp(0.0, 1.0)
+    let lss = (sum / n_p as f32).clamp(0.0, 1.0);
+    let anchors: Vec<(Point, Point)> = order
+        .iter()
+        .take(N_ANCHORS)
+        .map(|&r| (chosen[r].1, chosen[r].2))
+        .collect();
+    let global = consolidate(&a.points, &b.points, &anchors, &chosen);
+    Detail { lss, ..global }
+}
+
+/// Alignments tried by the global consolidation: the LSS-R pairs that kept most of their similarity.
+const N_ANCHORS: usize = 5;
+/// Pairing tolerance at the anchor, in 500-ppi pixels (about one ridge period).
+const PAIR_TOLERANCE: f32 = 10.0;
+/// Growth of the pairing tolerance per pixel of distance from the anchor (skin distortion accumulates).
+const PAIR_TOLERANCE_SLOPE: f32 = 0.06;
+/// Largest direction difference of two paired minutiae after alignment (20°).
+const PAIR_MAX_ANGLE: f32 = 0.35;
+/// A minutia counts as inside the other print's area within this distance of its minutiae's convex hull.
+const AREA_MARGIN: f32 = 10.0;
+/// A rigid transform of the plane: rotation by `angle`, then translation.
+#[derive(Clone, Copy, Debug)]
+struct Rigid {
+    angle: f32,
+    cos: f32,
+    sin: f32,
+    tx: f32,
+    ty: f32,
+}
+
+impl Rigid {
+    fn new(angle: f32, tx: f32, ty: f32) -> Self {
+        Self {
+            angle,
+            cos: angle.cos(),
+            sin: angle.sin(),
+            tx,
+            ty,
+        }
+    }
+
+    /// The transform taking minutia `a` onto minutia `b`.
+    fn between(a: &Point, b: &Point) -> Self {
+        let angle = angle_delta(b.angle, a.angle);
+        let (c, s) = (angle.cos(), angle.sin());
+        Self::new(angle, b.x - (a.x * c - a.y * s), b.y - (a.x * s + a.y * c))
+    }
+
+    fn apply(&self, p: &Point) -> Point {
+        Point {
+            x: p.x * self.cos - p.y * self.sin + self.tx,
+            y: p.x * self.sin + p.y * self.cos + self.ty,
+            angle: (p.angle + self.angle).rem_euclid(TAU),
+        }
+    }
+
+    /// Least-squares rigid transform of the pairs' first points onto their second (2-D Procrustes);
+    /// `None` for fewer than two pairs.
+    fn fit(pairs: &[(Point, Point)]) -> Option<Self> {
+        if pairs.len() < 2 {
+            return None;
+        }
+        let n = pairs.len() as f32;
+        let mean = |f: fn(&(Point, Point)) -> f32| pairs.iter().map(f).sum::<f32>() / n;
+        let (ax, ay) = (mean(|p| p.0.x), mean(|p| p.0.y));
+        let (bx, by) = (mean(|p| p.1.x), mean(|p| p.1.y));
+        let (mut dot, mut cross) = (0.0f32, 0.0f32);
+        for (a, b) in pairs {
+            let (ux, uy) = (a.x - ax, a.y - ay);
+            let (vx, vy) = (b.x - bx, b.y - by);
+            dot += ux * vx + uy * vy;
+            cross += ux * vy - uy * vx;
+        }
+        let angle = cross.atan2(dot);
+        let (c, s) = (angle.cos(), angle.sin());
+        Some(Self::new(
+            angle,
+            bx - (ax * c - ay * s),
+            by - (ax * s + ay * c),
+        ))
+    }
+}
+
+/// Global consolidation. For each anchor pair: align the prints on it, refine the alignment by least squares
+/// on the LSS-R pairs that agree with it, pair all minutiae one-to-one (closest first) within a tolerance that
+/// grows away from the anchor, and count each print's minutiae inside the other's area (the convex hull of its
+/// minutiae). Keeps the alignment with the best m² / (nA · nB), the usual normalised global score.
+fn consolidate(
+    a: &[Point],
+    b: &[Point],
+    anchors: &[(Point, Point)],
+    chosen: &[(f32, Point, Point)],
+) -> Detail {
+    let hull_b = convex_hull(b);
+    let mut best = Detail::default();
+    let mut best_score = -1.0f32;
+    for (pa, pb) in anchors {
+        let first = Rigid::between(pa, pb);
+        let agreeing: Vec<(Point, Point)> = chosen
+            .iter()
+            .filter(|(_, ca, cb)| {
+                let m = first.apply(ca);
+                (m.x - cb.x).hypot(m.y - cb.y) <= 2.0 * PAIR_TOLERANCE
+                    && angle_delta(m.angle, cb.angle).abs() <= PAIR_MAX_ANGLE
+            })
+            .map(|(_, ca, cb)| (*ca, *cb))
+            .collect();
+        let t = if agreeing.len() >= 3 {
+            Rigid::fit(&agreeing).unwrap_or(first)
+        } else {
+            first
+        };
+        let moved: Vec<Point> = a.iter().map(|p| t.apply(p)).collect();
+        let anchor = t.apply(pa);
+        let (matched, residual) = pair_up(&moved, b, &anchor);
+        let hull_a = convex_hull(&moved);
+        let inside = |pts: &[Point], hull: &[(f32, f32)]| {
+            pts.iter()
+                .filter(|p| hull_distance(hull, p.x, p.y) <= AREA_MARGIN)
+                .count() as f32
+        };
+        let (n_a, n_b) = (inside(&moved, &hull_b), inside(b, &hull_a));
+        let score = matched * matched / (n_a.max(1.0) * n_b.max(1.0));
+        if score > best_score {
+            best_score = score;
+            best = Detail {
+                lss: 0.0,
+                matched,
+                n_a,
+                n_b,
+                residual,
+            };
+        }
+    }
+    best
+}
+
+/// Pairs aligned minutiae one-to-one, closest (relative to the local tolerance) first; returns the number of
+/// pairs and their mean relative distance.
+fn pair_up(a: &[Point], b: &[Point], anchor: &Point) -> (f32, f32) {
+    let mut candidates: Vec<(f32, u16, u16)> = Vec::new();
+    for (i, m) in a.iter().enumerate() {
+        let tol = PAIR_TOLERANCE + PAIR_TOLERANCE_SLOPE * (m.x - anchor.x).hypot(m.y - anchor.y);
+        for (j, q) in b.iter().enumerate() {
+            let d = (m.x - q.x).hypot(m.y - q.y);
+            if d <= tol && angle_delta(m.angle, q.angle).abs() <= PAIR_MAX_ANGLE {
+                candidates.push((d / tol, i as u16, j as u16));
+            }
+        }
+    }
+    candidates.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let mut used_a = vec![false; a.len()];
+    let mut used_b = vec![false; b.len()];
+    let (mut matched, mut residual) = (0.0f32, 0.0f32);
+    for (r, i, j) in candidates {
+        let (i, j) = (usize::from(i), usize::from(j));
+        if !used_a[i] && !used_b[j] {
+            used_a[i] = true;
+            used_b[j] = true;
+            matched += 1.0;
+            residual += r;
+        }
+    }
+    (matched, residual / matched.max(1.0))
 }
 
 /// Deterministic bit positions for the cylinder LSH: `n_hash` lists of `n_key` (cylinder bit, spatial cell) pairs,
