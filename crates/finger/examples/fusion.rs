@@ -170,7 +170,10 @@ fn print_calibration(all: &[&Pair]) {
         .map(|p| fuse(&p.features, &FUSION))
         .collect();
     impostor.sort_by(|a, b| b.total_cmp(a));
-    println!("calibration of the compiled-in FUSION ({} impostor scores):", impostor.len());
+    println!(
+        "calibration of the compiled-in FUSION ({} impostor scores):",
+        impostor.len()
+    );
     for fmr in [1e-1, 5e-2, 2e-2, 1e-2, 5e-3, 2e-3, 1e-3, 5e-4, 2e-4] {
         let k = ((fmr * impostor.len() as f64).round() as usize).max(1);
         if let Some(t) = impostor.get(k - 1) {

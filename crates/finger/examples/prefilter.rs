@@ -82,12 +82,21 @@ fn main() {
             q(1.0)
         );
     }
-    shortlist_at_scale(&genuine_z, &impostor_z, 1_000_000, 50);
+    let default = garita_finger::SubjectSearchParams::default();
+    shortlist_at_scale(&genuine_z, &impostor_z, 1_000_000, |_| 50);
+    shortlist_at_scale(&genuine_z, &impostor_z, 1_000_000, |fingers| {
+        default.subjects_for(fingers)
+    });
 }
 
-/// Fraction of simulated k-finger probes whose mate's fused z-score beats the `shortlist`-th best of `subjects`
-/// impostors' fused scores, for k = 1, 2, 4, 10.
-fn shortlist_at_scale(genuine: &[f64], impostor: &[f64], subjects: usize, shortlist: usize) {
+/// Fraction of simulated k-finger probes whose mate's fused z-score beats the `shortlist(k)`-th best of
+/// `subjects` impostors' fused scores, for k = 1, 2, 4, 10.
+fn shortlist_at_scale(
+    genuine: &[f64],
+    impostor: &[f64],
+    subjects: usize,
+    shortlist_for: impl Fn(usize) -> usize,
+) {
     if genuine.is_empty() || impostor.is_empty() {
         return;
     }
@@ -99,6 +108,7 @@ fn shortlist_at_scale(genuine: &[f64], impostor: &[f64], subjects: usize, shortl
         pool[(state % pool.len() as u64) as usize]
     };
     for fingers in [1usize, 2, 4, 10] {
+        let shortlist = shortlist_for(fingers);
         // The shortlist-th best of `subjects` impostor subjects.
         let mut top: Vec<f64> = Vec::with_capacity(shortlist + 1);
         for _ in 0..subjects {

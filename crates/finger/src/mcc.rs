@@ -676,11 +676,13 @@ fn consolidate(
 fn pair_up(a: &[Point], b: &[Point], anchor: &Point) -> (f32, f32) {
     let mut candidates: Vec<(f32, u16, u16)> = Vec::new();
     for (i, m) in a.iter().enumerate() {
-        let tol = PAIR_TOLERANCE + PAIR_TOLERANCE_SLOPE * (m.x - anchor.x).hypot(m.y - anchor.y);
+        let from_anchor = ((m.x - anchor.x).powi(2) + (m.y - anchor.y).powi(2)).sqrt();
+        let tol = PAIR_TOLERANCE + PAIR_TOLERANCE_SLOPE * from_anchor;
         for (j, q) in b.iter().enumerate() {
-            let d = (m.x - q.x).hypot(m.y - q.y);
-            if d <= tol && angle_delta(m.angle, q.angle).abs() <= PAIR_MAX_ANGLE {
-                candidates.push((d / tol, i as u16, j as u16));
+            // Squared distance first: most pairs are far apart and need neither a root nor an angle.
+            let d2 = (m.x - q.x).powi(2) + (m.y - q.y).powi(2);
+            if d2 <= tol * tol && angle_delta(m.angle, q.angle).abs() <= PAIR_MAX_ANGLE {
+                candidates.push((d2.sqrt() / tol, i as u16, j as u16));
             }
         }
     }

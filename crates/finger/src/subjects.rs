@@ -44,11 +44,25 @@ struct EntryKey {
 /// Settings of [`SubjectGallery::search`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SubjectSearchParams {
-    /// Subjects kept by the fused pre-filter for full comparison. A gallery with no more subjects than this is
-    /// searched exhaustively.
+    /// Subjects kept by the fused pre-filter for full comparison of a ten-finger probe. A probe with fewer
+    /// fingers keeps proportionally more subjects ([`Self::subjects_for`]): its pre-filter evidence is weaker,
+    /// and each kept subject costs fewer full comparisons, so every probe gets about the same verification
+    /// budget (`shortlist × 10` finger comparisons). A gallery with no more subjects than that is searched
+    /// exhaustively.
     pub shortlist: usize,
     /// Worker threads for scanning and verification (at least 1).
     pub threads: usize,
+}
+
+impl SubjectSearchParams {
+    /// Subjects shortlisted for a probe of `fingers` fingers: `shortlist × 10 / fingers`, at least `shortlist`.
+    #[must_use]
+    pub fn subjects_for(&self, fingers: usize) -> usize {
+        let budget = self.shortlist.max(1).saturating_mul(10);
+        budget
+            .div_ceil(fingers.clamp(1, 10))
+            .max(self.shortlist.max(1))
+    }
 }
 
 impl Default for SubjectSearchParams {
@@ -330,7 +344,7 @@ impl<S: Clone + Eq + Hash + Send + Sync> SubjectGallery<S> {
             .keys()
             .map(|&s| (fused.get(s as usize).copied().unwrap_or(0.0), s))
             .collect();
-        let keep = params.shortlist.max(1).min(ranked.len());
+        let keep = params.subjects_for(probe.len()).min(ranked.len());
         let pivot = ranked.len() - keep;
         ranked.select_nth_unstable_by(pivot, |a, b| a.0.total_cmp(&b.0));
         let shortlist = &ranked[pivot..];
@@ -428,6 +442,21 @@ mod tests {
             }
         }
         g
+    }
+
+    #[test]
+    fn fewer_probe_fingers_shortlist_more_subjects_for_the_same_budget() {
+        let params = SubjectSearchParams {
+            shortlist: 50,
+            threads: 1,
+        };
+        assert_eq!(params.subjects_for(10), 50);
+        assert_eq!(params.subjects_for(4), 125);
+        assert_eq!(params.subjects_for(2), 250);
+        assert_eq!(params.subjects_for(1), 500);
+        // More than ten probe fingers (several impressions) never shortlist fewer than `shortlist`.
+        assert_eq!(params.subjects_for(14), 50);
+        assert_eq!(params.subjects_for(0), 500);
     }
 
     #[test]

@@ -363,7 +363,8 @@ impl Matcher {
         let params = SubjectSearchParams::default();
         tokio::task::spawn_blocking(move || {
             let local = self.local.read().map_err(|_| lock_error())?;
-            let candidates = local.gallery.search(&probe, params.shortlist, params);
+            let top_k = params.subjects_for(probe.len());
+            let candidates = local.gallery.search(&probe, top_k, params);
             Ok((
                 local.shards.clone(),
                 candidates.into_iter().map(Candidate::from).collect(),
