@@ -133,8 +133,12 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                     ("FVC protocol", &report.fvc),
                     ("all pairs", &report.all_pairs),
                 ] {
+                    let interval = rates
+                        .eer_interval
+                        .map(|[lo, hi]| format!(" (95 % interval {lo:.1}–{hi:.1})"))
+                        .unwrap_or_default();
                     println!(
-                        "{name:>12}: EER {:.2} %  FMR100 {:.2} %  FMR1000 {:.2} %  ({} genuine, {} impostor)",
+                        "{name:>12}: EER {:.2} %{interval}  FMR100 {:.2} %  FMR1000 {:.2} %  ({} genuine, {} impostor)",
                         rates.eer, rates.fmr100, rates.fmr1000, rates.genuine, rates.impostor
                     );
                 }

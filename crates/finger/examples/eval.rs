@@ -3,6 +3,12 @@
 //! With `--scores FILE` the impostor scores of all folders are written one per line (threshold calibration).
 use std::io::Write;
 
+fn interval(r: &garita_finger::Rates) -> String {
+    r.eer_interval
+        .map(|[lo, hi]| format!("{lo:.1}–{hi:.1}"))
+        .unwrap_or_default()
+}
+
 fn main() -> std::process::ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut scores_out = None;
@@ -11,7 +17,7 @@ fn main() -> std::process::ExitCode {
         args.drain(0..2);
     }
     println!(
-        "| set | EER | FMR100 | FMR1000 | FVC EER | FVC FMR100 | gen/imp | mean minutiae | extract ms | compare µs | failures |"
+        "| set | EER (95 % interval) | FMR100 | FMR1000 | FVC EER (95 % interval) | FVC FMR100 | gen/imp | mean minutiae | extract ms | compare µs | failures |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut all_impostors = Vec::new();
@@ -24,11 +30,13 @@ fn main() -> std::process::ExitCode {
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 println!(
-                    "| `{name}` | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {}/{} | {:.0} | {:.0} | {:.0} | {} |",
+                    "| `{name}` | {:.2} ({}) | {:.2} | {:.2} | {:.2} ({}) | {:.2} | {}/{} | {:.0} | {:.0} | {:.0} | {} |",
                     r.all_pairs.eer,
+                    interval(&r.all_pairs),
                     r.all_pairs.fmr100,
                     r.all_pairs.fmr1000,
                     r.fvc.eer,
+                    interval(&r.fvc),
                     r.fvc.fmr100,
                     r.all_pairs.genuine,
                     r.all_pairs.impostor,

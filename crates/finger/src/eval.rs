@@ -32,7 +32,14 @@ pub struct Rates {
     pub fmr1000: f64,
     /// Lowest FNMR with no accepted impostor, %.
     pub zero_fmr: f64,
+    /// 95 % interval of the EER when the fingers of the set are resampled with replacement (bootstrap over
+    /// fingers, [`BOOTSTRAP_ROUNDS`] rounds), %; `None` when not computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eer_interval: Option<[f64; 2]>,
 }
+
+/// Resampling rounds of the EER interval.
+pub const BOOTSTRAP_ROUNDS: usize = 1000;
 
 /// Result of [`eval_dir`].
 #[derive(Clone, Debug, Serialize)]
@@ -164,6 +171,8 @@ pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
     let mut genuine = Vec::new();
     let mut impostor = Vec::new();
     let mut fvc_impostor = Vec::new();
+    let finger_ids = finger_indices(&samples);
+    let mut scored: Vec<ScoredPair> = Vec::new();
     let mut n_compares = 0usize;
     let start = Instant::now();
     for i in 0..samples.len() {
@@ -171,6 +180,11 @@ pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
             let (a, b) = (&samples[i], &samples[j]);
             let s = score(a, b);
             n_compares += 1;
+            scored.push(ScoredPair {
+                score: s,
+                fingers: (finger_ids[i], finger_ids[j]),
+                fvc: a.finger == b.finger || (is_first(&samples, i) && is_first(&samples, j)),
+            });
             if a.finger == b.finger {
                 genuine.push(s);
             } else {
@@ -189,6 +203,11 @@ pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
         });
     }
     let n_ok = samples.iter().filter(|s| s.template.is_some()).count();
+    let n_fingers = finger_ids.iter().max().map_or(0, |m| m + 1);
+    let mut all_pairs = rates(&genuine, &impostor);
+    all_pairs.eer_interval = Some(eer_interval(&scored, n_fingers, false));
+    let mut fvc = rates(&genuine, &fvc_impostor);
+    fvc.eer_interval = Some(eer_interval(&scored, n_fingers, true));
     Ok(EvalReport {
         dir: dir.to_owned(),
         images: samples.len(),
@@ -196,11 +215,109 @@ pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
         mean_minutiae: n_minutiae as f64 / n_ok.max(1) as f64,
         extract_ms,
         compare_us,
-        all_pairs: rates(&genuine, &impostor),
-        fvc: rates(&genuine, &fvc_impostor),
+        all_pairs,
+        fvc,
         impostor_scores: impostor,
         genuine_scores: genuine,
     })
+}
+
+/// One compared pair, for the bootstrap.
+struct ScoredPair {
+    score: f32,
+    fingers: (usize, usize),
+    /// Whether the FVC protocol uses this pair.
+    fvc: bool,
+}
+
+/// Dense finger index (0, 1, …) of every sample.
+fn finger_indices(samples: &[Sample]) -> Vec<usize> {
+    let mut names: Vec<&str> = Vec::new();
+    samples
+        .iter()
+        .map(|s| {
+            names
+                .iter()
+                .position(|n| *n == s.finger)
+                .unwrap_or_else(|| {
+                    names.push(&s.finger);
+                    names.len() - 1
+                })
+        })
+        .collect()
+}
+
+/// 95 % bootstrap interval of the EER: the set's fingers are drawn with replacement; a pair weighs the product
+/// of its two fingers' draw counts (a genuine pair: its finger's count), so the interval shows how much the EER
+/// depends on which fingers happened to be in the set. Deterministic (fixed seed).
+fn eer_interval(pairs: &[ScoredPair], n_fingers: usize, fvc_only: bool) -> [f64; 2] {
+    let mut order: Vec<&ScoredPair> = pairs.iter().filter(|p| !fvc_only || p.fvc).collect();
+    order.sort_by(|a, b| a.score.total_cmp(&b.score));
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut eers = Vec::with_capacity(BOOTSTRAP_ROUNDS);
+    let mut counts = vec![0.0f64; n_fingers];
+    for _ in 0..BOOTSTRAP_ROUNDS {
+        counts.iter_mut().for_each(|c| *c = 0.0);
+        for _ in 0..n_fingers {
+            counts[(next() % n_fingers.max(1) as u64) as usize] += 1.0;
+        }
+        let weight = |p: &ScoredPair| {
+            if p.fingers.0 == p.fingers.1 {
+                counts[p.fingers.0]
+            } else {
+                counts[p.fingers.0] * counts[p.fingers.1]
+            }
+        };
+        let total_gen: f64 = order
+            .iter()
+            .filter(|p| p.fingers.0 == p.fingers.1)
+            .map(|p| weight(p))
+            .sum();
+        let total_imp: f64 = order
+            .iter()
+            .filter(|p| p.fingers.0 != p.fingers.1)
+            .map(|p| weight(p))
+            .sum();
+        if total_gen <= 0.0 || total_imp <= 0.0 {
+            continue;
+        }
+        // Sweep the threshold upwards: below it genuine pairs are rejected, at or above it impostors accepted.
+        let (mut rejected, mut accepted) = (0.0f64, total_imp);
+        let mut best = (f64::INFINITY, 0.0f64);
+        let mut k = 0;
+        while k < order.len() {
+            let fnmr = rejected / total_gen;
+            let fmr = accepted / total_imp;
+            if (fnmr - fmr).abs() < best.0 {
+                best = ((fnmr - fmr).abs(), (fnmr + fmr) / 2.0);
+            }
+            // Move past every pair with this score at once (ties).
+            let score = order[k].score;
+            while k < order.len() && order[k].score == score {
+                let p = order[k];
+                if p.fingers.0 == p.fingers.1 {
+                    rejected += weight(p);
+                } else {
+                    accepted -= weight(p);
+                }
+                k += 1;
+            }
+        }
+        eers.push(100.0 * best.1);
+    }
+    eers.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        eers.get(((eers.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    [at(0.025), at(0.975)]
 }
 
 /// Whether sample `idx` is the lowest-numbered impression of its finger.
@@ -253,6 +370,7 @@ pub fn rates(genuine: &[f32], impostor: &[f32]) -> Rates {
         fmr100: 100.0 * best_fnmr_at(0.01),
         fmr1000: 100.0 * best_fnmr_at(0.001),
         zero_fmr: 100.0 * best_fnmr_at(0.0),
+        eer_interval: None,
     }
 }
 
@@ -272,6 +390,38 @@ mod tests {
         // One genuine below one impostor out of four each: EER 25 %.
         let r = rates(&[0.9, 0.8, 0.7, 0.2], &[0.1, 0.15, 0.3, 0.85]);
         assert!((r.eer - 25.0).abs() < 1e-9, "{}", r.eer);
+    }
+
+    /// Four fingers, two impressions each: genuine pairs score 0.9 except finger 3's (`weak`), impostors 0.1
+    /// except one pair between fingers 0 and 1 (`strong`).
+    fn four_fingers(weak: f32, strong: f32) -> Vec<ScoredPair> {
+        let mut pairs = Vec::new();
+        for f in 0..4 {
+            let score = if f == 3 { weak } else { 0.9 };
+            pairs.push(ScoredPair {
+                score,
+                fingers: (f, f),
+                fvc: true,
+            });
+            for g in f + 1..4 {
+                let score = if (f, g) == (0, 1) { strong } else { 0.1 };
+                pairs.push(ScoredPair {
+                    score,
+                    fingers: (f, g),
+                    fvc: true,
+                });
+            }
+        }
+        pairs
+    }
+
+    #[test]
+    fn eer_interval_is_zero_for_separated_scores_and_wide_when_one_finger_fails() {
+        assert_eq!(eer_interval(&four_fingers(0.9, 0.1), 4, false), [0.0, 0.0]);
+        // Finger 3 never matches itself: whether the resampled set holds it decides the EER.
+        let [lo, hi] = eer_interval(&four_fingers(0.05, 0.1), 4, false);
+        assert_eq!(lo, 0.0);
+        assert!(hi >= 25.0, "{hi}");
     }
 
     #[test]
