@@ -948,8 +948,11 @@ async fn import_verified(state: &AppState, bytes: &[u8]) -> Result<ImportOutcome
         })
         .transpose()?;
     let verified = garita_share::verify_bundle(&opened, &agreement, last.as_ref(), state.now())?;
+    // Search before storing: a search that cannot complete (a cluster shard without a live matcher) refuses the
+    // whole import with 503, so the partner's retry imports it once, answers included.
+    let hits = find_hits(state, &verified).await?;
 
-    // Verified: blobs first, then the rows in one transaction.
+    // Verified and searched: blobs first, then the rows in one transaction.
     let mut rows = Vec::with_capacity(verified.records.len());
     for record in &verified.records {
         let mut files = serde_json::Map::new();
@@ -987,7 +990,7 @@ async fn import_verified(state: &AppState, bytes: &[u8]) -> Result<ImportOutcome
     if let Some(lines) = &import.cosignature {
         state.store.set_import_cosignature(import.id, lines).await?;
     }
-    let answers = answer_hits(state, &agreement, &verified).await?;
+    let answers = answer_hits(state, &agreement, &verified, hits).await?;
     let cosignature = import.cosignature.clone();
     Ok(ImportOutcome {
         import,
@@ -1053,13 +1056,12 @@ async fn cosign(
     }
 }
 
-/// Our own 1:N search over the imported friction-ridge images: for each shared encounter (or lone sample) whose
-/// fingers match someone in our gallery, a signed answer with that person's category here.
-async fn answer_hits(
+/// Our own 1:N search over the imported friction-ridge images: for each shared encounter (or lone sample), the
+/// best-scoring subject of our gallery its fingers match, if any. Writes nothing.
+async fn find_hits(
     state: &AppState,
-    agreement: &Agreement,
     verified: &garita_share::VerifiedBundle,
-) -> Result<Vec<SignedAnswer>, ApiError> {
+) -> Result<Vec<(Uuid, Uuid, f64)>, ApiError> {
     // Group finger images by the encounter they belong to (the sample's parent, else the sample itself).
     // Each image with its NIST finger position (0 when the record does not say).
     let mut by_person: BTreeMap<Uuid, Vec<(u8, Vec<u8>)>> = BTreeMap::new();
@@ -1089,7 +1091,7 @@ async fn answer_hits(
             images.push((garita_finger::UNKNOWN_POSITION, content.clone()));
         }
     }
-    let mut answers = Vec::new();
+    let mut hits = Vec::new();
     for (reference, images) in by_person {
         let templates = tokio::task::spawn_blocking(move || {
             images
@@ -1115,6 +1117,20 @@ async fn answer_hits(
         else {
             continue;
         };
+        hits.push((reference, subject, score));
+    }
+    Ok(hits)
+}
+
+/// For each hit of [`find_hits`], a signed answer with that person's category here, stored as sent.
+async fn answer_hits(
+    state: &AppState,
+    agreement: &Agreement,
+    verified: &garita_share::VerifiedBundle,
+    hits: Vec<(Uuid, Uuid, f64)>,
+) -> Result<Vec<SignedAnswer>, ApiError> {
+    let mut answers = Vec::new();
+    for (reference, subject, score) in hits {
         let category = state
             .store
             .watchlist_of_subject(subject)
