@@ -97,6 +97,8 @@ struct Cluster {
     dir: tempfile::TempDir,
     database: String,
     blobs: String,
+    /// Extra `serve` arguments of every node.
+    serve_args: Vec<String>,
     nodes: Vec<Node>,
     http: reqwest::blocking::Client,
 }
@@ -114,6 +116,7 @@ impl Cluster {
             .args(["serve", "--data", &data, "--listen", &listen, "--cluster"])
             .args(["--database", &self.database])
             .args(["--blobs", &self.blobs])
+            .args(&self.serve_args)
             .current_dir(self.dir.path())
             .env_remove("GARITA_DATA")
             .env_remove("GARITA_CONFIG")
@@ -322,6 +325,7 @@ fn setup(runtime: &tokio::runtime::Runtime, server: &str, nodes: usize) -> Setup
     let mut cluster = Cluster {
         database: database.url().to_owned(),
         blobs,
+        serve_args: Vec::new(),
         nodes: (0..nodes)
             .map(|n| Node {
                 data: dir.path().join(format!("node{n}")),
@@ -431,6 +435,61 @@ fn pg_server() -> Option<String> {
         return None;
     }
     server
+}
+
+#[test]
+fn a_cluster_keeps_the_shard_count_it_was_created_with() {
+    let Some(server) = pg_server() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Setup {
+        mut cluster,
+        database,
+        ..
+    } = setup(&runtime, &server, 1);
+    // setup() started node 0 without the flag: the cluster was created with the default 64 shards.
+    let data = cluster.dir.path().join("late");
+    std::fs::create_dir_all(data.join("ledger")).unwrap();
+    for file in ["ledger/ledger.key", "share.key"] {
+        std::fs::copy(cluster.nodes[0].data.join(file), data.join(file)).unwrap();
+    }
+    let late = Command::new(BIN)
+        .args(["serve", "--data", data.to_str().unwrap(), "--cluster"])
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--database", &cluster.database, "--blobs", &cluster.blobs])
+        .args(["--cluster-shards", "16"])
+        .current_dir(cluster.dir.path())
+        .env_remove("GARITA_DATA")
+        .env_remove("GARITA_CONFIG")
+        .env("GARITA_CLUSTER_SECRET", SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut late = Proc(late);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = late.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a mismatched --cluster-shards was not refused"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut late.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("--cluster-shards 16") && stderr.contains("created with 64 shards"),
+        "{stderr}"
+    );
+    // The first node is unaffected.
+    assert!(cluster.health(0).is_some());
+    cluster.kill(0);
+    drop(database);
 }
 
 #[test]

@@ -64,6 +64,16 @@ pub struct Args {
         requires = "cluster"
     )]
     cluster_secret: Option<String>,
+    /// Cluster: the number of virtual gallery shards when this node creates the cluster (the first node to
+    /// start). A cluster keeps the number it was created with; naming a different one is refused. More shards
+    /// spread the 1:N gallery more evenly over many nodes; each shard is one unit of rebalancing [default: 64]
+    #[arg(
+        long,
+        env = "GARITA_CLUSTER_SHARDS",
+        requires = "cluster",
+        value_parser = clap::value_parser!(u32).range(1..=65536)
+    )]
+    cluster_shards: Option<u32>,
 }
 
 /// What a cluster node needs besides a single node's settings.
@@ -71,6 +81,7 @@ struct NodeSettings {
     node_id: Option<uuid::Uuid>,
     advertise: Option<String>,
     secret: Option<String>,
+    shards: Option<u32>,
     objects: Option<Arc<dyn object_store::ObjectStore>>,
 }
 
@@ -130,6 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             node_id: args.node_id,
             advertise: args.advertise,
             secret: args.cluster_secret,
+            shards: args.cluster_shards,
             objects: super::config::blob_objects(args.blobs.as_deref(), file.blobs.as_ref())?,
         })
     } else {
@@ -269,12 +281,24 @@ async fn start_node(
             node_id,
             advertised_url: advertised_url.clone(),
             secret: secret.into_bytes(),
-            options: garita_cluster::nodes::ClusterOptions::default(),
+            options: garita_cluster::nodes::ClusterOptions {
+                shards: node.shards.unwrap_or(garita_cluster::nodes::DEFAULT_SHARDS),
+                ..garita_cluster::nodes::ClusterOptions::default()
+            },
             search_timeout: Duration::from_secs(5),
         },
     )
     .await
     .map_err(|err| anyhow::anyhow!("joining the cluster: {}", err.message))?;
+    if let (Some(asked), Some(cluster)) = (node.shards, state.matcher.cluster()) {
+        let existing = cluster.cluster().shard_count();
+        if asked != existing {
+            anyhow::bail!(
+                "--cluster-shards {asked}: this cluster was created with {existing} shards and keeps them; \
+                 drop the flag (or give {existing})"
+            );
+        }
+    }
     tracing::info!(%node_id, advertised = %advertised_url, "cluster node started");
     Ok((state, task))
 }
