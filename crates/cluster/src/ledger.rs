@@ -542,6 +542,11 @@ async fn setup_tables(pool: &PgPool, origin: &str, vkey: &str) -> Result<(), Clu
         .bind(SETUP_KEY)
         .execute(&mut *tx)
         .await?;
+    // Every start re-runs the CREATE … IF NOT EXISTS statements: PostgreSQL's "already exists, skipping"
+    // notices would otherwise reach the node's log at INFO each time.
+    sqlx::query("SET LOCAL client_min_messages = warning")
+        .execute(&mut *tx)
+        .await?;
     for ddl in [
         "CREATE TABLE IF NOT EXISTS cluster_ledger_entries (idx BIGINT PRIMARY KEY, entry BYTEA NOT NULL, \
          leaf_hash BYTEA NOT NULL)",

@@ -214,6 +214,11 @@ impl Cluster {
             .bind(SCHEMA_LOCK)
             .execute(&mut *tx)
             .await?;
+        // Every start re-runs the CREATE … IF NOT EXISTS statements: PostgreSQL's "already exists, skipping"
+        // notices would otherwise reach the node's log at INFO each time.
+        sqlx::query("SET LOCAL client_min_messages = warning")
+            .execute(&mut *tx)
+            .await?;
         sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO cluster_settings (name, value) VALUES ('shards', $1) ON CONFLICT (name) DO NOTHING",
