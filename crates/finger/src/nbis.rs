@@ -99,12 +99,15 @@ pub fn run_bozorth3(
         .output()
         .map_err(|e| tool_error(format!("cannot run {}: {e}", exe.display())))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = match stderr.trim() {
+        "" => String::new(),
+        text => format!(" ({text})"),
+    };
     if !output.status.success() {
         return Err(tool_error(format!(
-            "{} exited with {}: {}",
+            "{} exited with {}{stderr}",
             exe.display(),
-            output.status,
-            stderr.trim()
+            output.status
         )));
     }
     let scores = String::from_utf8_lossy(&output.stdout)
@@ -114,10 +117,9 @@ pub fn run_bozorth3(
         .map_err(|e| tool_error(format!("unexpected output (not one score per line): {e}")))?;
     if scores.len() != pairs.len() {
         return Err(tool_error(format!(
-            "printed {} scores for {} pairs: {}",
+            "printed {} scores for {} pairs{stderr}",
             scores.len(),
-            pairs.len(),
-            stderr.trim()
+            pairs.len()
         )));
     }
     Ok(scores)
@@ -318,22 +320,25 @@ mod tests {
     }
 
     #[test]
-    fn missing_executable_is_an_error_not_a_panic() {
+    fn broken_executables_are_errors_not_panics() {
         let seeds = [
             crate::test_util::random_template(1, 20),
             crate::test_util::random_template(2, 20),
         ];
-        let err = bench_bozorth3(Path::new("/nonexistent/bozorth3"), &seeds, 10);
-        assert!(
-            matches!(
-                err,
-                Err(FingerError::External {
-                    tool: "bozorth3",
-                    ..
-                })
-            ),
-            "{err:?}"
-        );
+        // Absent, failing (exit 1) and babbling (`echo` prints its arguments, not scores) executables.
+        for exe in ["/nonexistent/bozorth3", "false", "echo"] {
+            let err = bench_bozorth3(Path::new(exe), &seeds, 10);
+            assert!(
+                matches!(
+                    err,
+                    Err(FingerError::External {
+                        tool: "bozorth3",
+                        ..
+                    })
+                ),
+                "{exe}: {err:?}"
+            );
+        }
     }
 
     /// Runs the real bozorth3 when one is configured: `GARITA_BOZORTH3=/path/to/bozorth3 cargo test -p
