@@ -81,7 +81,7 @@ pub use iso::{
 pub use mcc::{MccTemplate, compare, compare_templates};
 pub use nbis::{
     BOZORTH3_BENCH_PAIRS, BOZORTH3_ENV, Bozorth3Bench, Bozorth3Status, bench_bozorth3,
-    bozorth3_status, find_bozorth3, run_bozorth3, spread_pairs, to_xyt, xyt_minutia,
+    bozorth3_status, find_bozorth3, from_xyt, run_bozorth3, spread_pairs, to_xyt, xyt_minutia,
 };
 pub use subjects::{SubjectCandidate, SubjectGallery, SubjectSearchParams, UNKNOWN_POSITION};
 pub use template::{MAX_TEMPLATE_MINUTIAE, TEMPLATE_MAGIC, TEMPLATE_VERSION};

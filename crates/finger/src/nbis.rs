@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::error::FingerError;
 use crate::mcc::{MccTemplate, compare};
-use crate::template::{Minutia, Template};
+use crate::template::{Minutia, MinutiaKind, Template, wrap_angle};
 
 /// Environment variable naming the `bozorth3` executable; when unset, `bozorth3` is looked up on `PATH`.
 pub const BOZORTH3_ENV: &str = "GARITA_BOZORTH3";
@@ -48,6 +48,52 @@ pub fn to_xyt(template: &Template) -> String {
         let _ = writeln!(out, "{x} {y} {theta} {quality}");
     }
     out
+}
+
+/// Reads an NBIS `.xyt` file (as `mindtct` writes it: "NIST internal", 500 ppi pixels) back into a [`Template`]
+/// in garita's convention, for an image of `width` × `height` pixels at `ppi`: the inverse of [`to_xyt`].
+/// Minutia kinds are unknown in `.xyt` ([`MinutiaKind::Other`]); a missing quality column reads as 0.
+///
+/// # Errors
+/// [`FingerError::Malformed`] (offset = line number) for a line that is not 3 or 4 integers.
+pub fn from_xyt(text: &str, width: u32, height: u32, ppi: u32) -> Result<Template, FingerError> {
+    let scale = ppi.max(1) as f32 / 500.0;
+    let mut minutiae = Vec::new();
+    for (line_no, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let bad = || FingerError::Malformed {
+            format: "NBIS xyt",
+            offset: line_no + 1,
+            reason: "3 or 4 integers: x y theta [quality]",
+        };
+        let values = line
+            .split_whitespace()
+            .map(str::parse::<i32>)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| bad())?;
+        let (x, y, theta, quality) = match values[..] {
+            [x, y, t] => (x, y, t, 0),
+            [x, y, t, q] => (x, y, t, q),
+            _ => return Err(bad()),
+        };
+        minutiae.push(Minutia {
+            x: x as f32 * scale,
+            y: (height as f32 - y as f32 * scale).max(0.0),
+            angle: wrap_angle((theta as f32 - 180.0).to_radians()),
+            kind: MinutiaKind::Other,
+            quality: quality.clamp(0, 100) as u8,
+        });
+    }
+    Ok(Template {
+        width,
+        height,
+        ppi,
+        quality: 0,
+        minutiae,
+    })
 }
 
 /// The `bozorth3` executable to use: `GARITA_BOZORTH3` when set (even if it does not exist, so a wrong path is
@@ -266,7 +312,6 @@ pub fn bozorth3_status(seeds: &[Template]) -> Bozorth3Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::MinutiaKind;
 
     fn one(x: f32, y: f32, angle: f32, ppi: u32) -> Template {
         Template {
@@ -303,6 +348,34 @@ mod tests {
         // 1000 ppi: every pixel is half a 500 ppi pixel.
         let t = one(100.0, 100.0, std::f32::consts::FRAC_PI_2, 1000);
         assert_eq!(to_xyt(&t), "50 150 270 77\n");
+    }
+
+    #[test]
+    fn xyt_reads_back_what_it_writes() {
+        let t = crate::test_util::random_template(3, 30);
+        let back = from_xyt(&to_xyt(&t), t.width, t.height, t.ppi).unwrap();
+        assert_eq!(back.minutiae.len(), 30);
+        for (a, b) in t.minutiae.iter().zip(&back.minutiae) {
+            assert!(
+                (a.x - b.x).abs() <= 0.5 && (a.y - b.y).abs() <= 0.5,
+                "{a:?} {b:?}"
+            );
+            let turn = (a.angle - b.angle).rem_euclid(std::f32::consts::TAU);
+            assert!(
+                turn.min(std::f32::consts::TAU - turn) <= 0.6f32.to_radians(),
+                "{a:?} {b:?}"
+            );
+            assert_eq!(a.quality, b.quality);
+        }
+        // A mindtct line: 3 columns, no quality.
+        let m = from_xyt("100 380 210\n\n", 300, 400, 500).unwrap().minutiae;
+        assert_eq!((m[0].x, m[0].y, m[0].quality), (100.0, 20.0, 0));
+        assert!((m[0].angle - 30f32.to_radians()).abs() < 1e-5);
+        assert!(matches!(
+            from_xyt("1 2 3\n4 5\n", 300, 400, 500),
+            Err(FingerError::Malformed { offset: 2, .. })
+        ));
+        assert!(from_xyt("1 2 x", 300, 400, 500).is_err());
     }
 
     #[test]
