@@ -22,7 +22,9 @@ pub enum Command {
         dir: Option<PathBuf>,
     },
     /// Fingerprint matching: 1:1 comparisons/s/core, pre-filter rate, 1:N search time per gallery size (grown
-    /// from real templates by rigid transforms and minutia dropout), memory per template.
+    /// from real templates by rigid transforms and minutia dropout), memory per template. With NIST NBIS
+    /// bozorth3 available (GARITA_BOZORTH3=/path/to/bozorth3, else on PATH) it is timed on the same seed pairs
+    /// and the ratio printed.
     Finger {
         /// Folder of real fingerprint images to seed the galleries
         #[arg(long, default_value = "../shared/data/fingerprints/FVC2000_DB1_B")]
@@ -149,6 +151,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 report.prefilter_per_s,
                 report.prefilter_per_s / 1e6
             );
+            println!("{}", report.bozorth3);
             if !subjects.is_empty() {
                 eprintln!("10-finger subject galleries of {subjects:?} subjects...");
                 let params = garita_finger::SubjectSearchParams {

@@ -1,6 +1,7 @@
 //! `cargo bench -p garita-finger [-- SIZES...]`: 1:1 MCC comparisons/s/core, the pre-filter's inner loop and
 //! gallery search times for grown galleries (default 10000 and 100000; pass 1000000 for the full target).
-//! Seeds are the real shared fingerprint sets; prints JSON.
+//! Seeds are the real shared fingerprint sets; prints JSON. NIST NBIS bozorth3 is timed on the same seed pairs
+//! when `GARITA_BOZORTH3` names it or it is on PATH.
 use std::path::Path;
 
 fn main() {
@@ -39,4 +40,5 @@ fn main() {
         "{}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
     );
+    println!("{}", report.bozorth3);
 }

@@ -3,7 +3,8 @@
 //! Galleries larger than the real data are grown from real templates by random rigid transforms (rotation
 //! ±π, translation ±40 px) and minutia dropout (10–30 %), as the issue asks. Grown entries derived from one
 //! finger are near-copies of it, so these galleries measure time and memory, not accuracy; the pre-filter's
-//! accuracy is measured on real sets by `examples/prefilter.rs`.
+//! accuracy is measured on real sets by `examples/prefilter.rs`. When NIST NBIS `bozorth3` is available
+//! ([`crate::find_bozorth3`]), the seeds are also compared by it and by MCC on the same pairs ([`crate::bench_bozorth3`]).
 
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 use crate::gallery::{Gallery, SearchParams, Signature};
 use crate::mcc::{MccTemplate, compare};
+use crate::nbis::{Bozorth3Status, bozorth3_status};
 use crate::subjects::{SubjectGallery, SubjectSearchParams};
 use crate::template::{Template, wrap_angle};
 
@@ -49,6 +51,9 @@ pub struct BenchReport {
     pub prepared_bytes: usize,
     /// Shortlist used by the searches.
     pub shortlist: usize,
+    /// NIST NBIS bozorth3 timed on the same seed templates, when an executable is available
+    /// ([`crate::find_bozorth3`]).
+    pub bozorth3: Bozorth3Status,
     /// Per gallery size.
     pub galleries: Vec<GalleryBench>,
 }
@@ -125,6 +130,7 @@ pub fn run_bench(seeds: &[Template], sizes: &[usize], shortlist: usize) -> Bench
         }
     }
     let mcc_per_s = n_compares as f64 / start.elapsed().as_secs_f64().max(1e-9);
+    let bozorth3 = bozorth3_status(seeds);
 
     // Pre-filter inner loop: one probe signature against a million-entry array.
     let signatures: Vec<Signature> = seeds
@@ -203,6 +209,7 @@ pub fn run_bench(seeds: &[Template], sizes: &[usize], shortlist: usize) -> Bench
         prefilter_per_s,
         prepared_bytes,
         shortlist,
+        bozorth3,
         galleries,
     }
 }

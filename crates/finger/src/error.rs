@@ -102,6 +102,14 @@ pub enum FingerError {
         /// What is missing.
         reason: String,
     },
+    /// An external reference tool (NBIS bozorth3 in the benchmark) could not be run or gave unusable output.
+    #[error("{tool}: {reason}")]
+    External {
+        /// The tool.
+        tool: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
     /// Wraps an error with the file it came from.
     #[error("{path}: {source}")]
     WithPath {

@@ -13,7 +13,8 @@
 //! - formats: [`load_image`] reads PNG, TIFF, BMP and WSQ (via garita-wsq); [`Template::to_bytes`] is the compact
 //!   native template; [`to_iso_19794_2`] / [`from_iso_19794_2`] the ISO/IEC 19794-2:2005 record;
 //!   [`Type9Minutiae`] the ANSI/NIST-ITL type-9 standard minutiae fields (9.003–9.012) for an AN2 writer;
-//! - measurement: [`eval_dir`] (FVC2000 and all-pairs protocols), [`run_bench`] (throughput).
+//! - measurement: [`eval_dir`] (FVC2000 and all-pairs protocols), [`run_bench`] (throughput, with NIST NBIS
+//!   `bozorth3` timed side by side when the user has it: [`to_xyt`], [`bozorth3_status`]).
 //!
 //! In scope: single-finger plain or rolled impressions at 250–2000 ppi. Out of scope: latents, palms, NFIQ
 //! quality, I/O beyond reading a directory in [`eval_dir`], anything async or networked. Accuracy and speed
@@ -54,6 +55,7 @@ mod gallery;
 mod image_io;
 mod iso;
 mod mcc;
+mod nbis;
 mod subjects;
 mod template;
 #[cfg(test)]
@@ -78,6 +80,10 @@ pub use iso::{
 };
 pub use mcc::{
     Detail, FUSION, MccTemplate, N_FEATURES, compare, compare_detail, compare_templates, fuse,
+};
+pub use nbis::{
+    BOZORTH3_BENCH_PAIRS, BOZORTH3_ENV, Bozorth3Bench, Bozorth3Status, bench_bozorth3,
+    bozorth3_status, find_bozorth3, from_xyt, run_bozorth3, spread_pairs, to_xyt, xyt_minutia,
 };
 pub use subjects::{SubjectCandidate, SubjectGallery, SubjectSearchParams, UNKNOWN_POSITION};
 pub use template::{MAX_TEMPLATE_MINUTIAE, TEMPLATE_MAGIC, TEMPLATE_VERSION};
