@@ -152,6 +152,8 @@ fn extract_inner(
     for (idx, value) in enhanced.data.iter().enumerate() {
         ridge[idx] = mask.inside.get(idx).copied().unwrap_or(false) && *value > 0.0;
     }
+    let median_t = median_inside(&period, &mask);
+    let ridge = fill_ridge_holes(ridge, w, h, HOLE_AREA * median_t * median_t);
     let skeleton = thin(ridge, w, h);
     if let Some(sink) = debug {
         sink.clear();
@@ -194,6 +196,62 @@ fn extract_inner(
         quality: (100.0 * (mean_coherence / 0.7).min(1.0)).round() as u8,
         minutiae,
     })
+}
+
+/// Median of a plane over the foreground (every 7th pixel is enough for a robust value).
+fn median_inside(plane: &Plane, mask: &Mask) -> f32 {
+    let mut values: Vec<f32> = plane
+        .data
+        .iter()
+        .zip(&mask.inside)
+        .filter(|(_, inside)| **inside)
+        .map(|(v, _)| *v)
+        .step_by(7)
+        .collect();
+    values.sort_by(f32::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(9.0)
+}
+
+/// Largest valley region, in units of the squared ridge period, that counts as a hole in a ridge.
+const HOLE_AREA: f32 = 0.5;
+
+/// Fills valley regions enclosed by ridge pixels and smaller than `max_area` pixels: sweat pores, dirt and
+/// noise speckles that thinning would turn into small loops and so into pairs of false bifurcations
+/// (Maltoni et al., Handbook 2nd ed., §3.8 "holes" / "lakes"; Zhao & Tang, Pattern Recognition 40(4), 2007,
+/// pre-processing of the binary image before thinning). Regions touching the image frame are never filled.
+fn fill_ridge_holes(mut ridge: Vec<bool>, w: usize, h: usize, max_area: f32) -> Vec<bool> {
+    let mut seen = vec![false; w * h];
+    let mut stack = Vec::new();
+    let mut region = Vec::new();
+    for start in 0..w * h {
+        if seen[start] || ridge[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        region.clear();
+        let mut touches_frame = false;
+        while let Some(p) = stack.pop() {
+            region.push(p);
+            let (x, y) = (p % w, p / w);
+            if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
+                touches_frame = true;
+                continue;
+            }
+            for q in [p - 1, p + 1, p - w, p + w] {
+                if !seen[q] && !ridge[q] {
+                    seen[q] = true;
+                    stack.push(q);
+                }
+            }
+        }
+        if !touches_frame && (region.len() as f32) < max_area {
+            for p in &region {
+                ridge[*p] = true;
+            }
+        }
+    }
+    ridge
 }
 
 fn to_plane(image: &FingerImage) -> Plane {
@@ -1043,6 +1101,29 @@ mod tests {
             .collect();
         let p = signature_period(&sig, 4.0, 22.0);
         assert!((p - 9.0).abs() < 0.6, "{p}");
+    }
+
+    #[test]
+    fn small_holes_in_ridges_are_filled_and_valleys_kept() {
+        let (w, h) = (40, 20);
+        let mut ridge = vec![false; w * h];
+        for y in 2..18 {
+            for x in 2..38 {
+                ridge[y * w + x] = true;
+            }
+        }
+        // A 2×2 pore and a 6×6 valley pocket inside the ridge block.
+        for (x0, size) in [(6, 2), (20, 6)] {
+            for y in 7..7 + size {
+                for x in x0..x0 + size {
+                    ridge[y * w + x] = false;
+                }
+            }
+        }
+        let filled = fill_ridge_holes(ridge, w, h, 10.0);
+        assert!(filled[7 * w + 6] && filled[8 * w + 7], "pore not filled");
+        assert!(!filled[9 * w + 22], "valley pocket filled");
+        assert!(!filled[0], "background filled");
     }
 
     #[test]
