@@ -987,7 +987,9 @@ fn find_minutiae(
             };
             let idx = cands.len();
             for tr in &traces {
-                if tr.hit_minutia && (tr.steps as f32) < 1.2 * t {
+                // Spur / bridge length limit: one ridge period (1.2 T also removed real short ridges and
+                // ridge-ending/bifurcation pairs of a T apart, which are common in dry, broken prints).
+                if tr.hit_minutia && (tr.steps as f32) < t {
                     short_links.push((idx, tr.end));
                 }
             }
