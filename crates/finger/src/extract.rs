@@ -11,7 +11,8 @@
 //! 5. ridge period per block from the oriented x-signature (Hong, Wan & Jain, IEEE PAMI 20(8), 1998), smoothed
 //!    and clamped around the image median so wide-ridged sensors need no per-set tuning;
 //! 6. contextual Gabor filtering with the local orientation and period (Hong, Wan & Jain 1998);
-//! 7. binarisation by sign, Zhang–Suen thinning (CACM 27(3), 1984), crossing-number minutiae;
+//! 7. binarisation by sign, small valley holes in ridges (pores, specks) filled, Zhang–Suen thinning (CACM 27(3),
+//!    1984), crossing-number minutiae;
 //! 8. false-minutiae removal by skeleton tracing (spurs, bridges, islands, broken ridges, clusters, border) and
 //!    a quality per minutia from coherence and distance to the border of the print.
 
