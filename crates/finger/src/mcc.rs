@@ -388,7 +388,7 @@ pub const N_FEATURES: usize = 4;
 
 /// Logistic fusion weights over [`Detail::features`], then the bias. Fit by `examples/fusion.rs` on the four
 /// shared sets (docs/finger.md, "Score fusion").
-pub const FUSION: [f32; N_FEATURES + 1] = [2.772_729, 7.103_584, -1.387_286, -4.591_701, 5.590_731];
+pub const FUSION: [f32; N_FEATURES + 1] = [2.884_841, 7.662_815, -1.640_493, -4.636_715, 5.874_773];
 
 /// What one comparison measured, before fusion.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
