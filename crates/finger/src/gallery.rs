@@ -41,7 +41,12 @@ const N_ANGLE: usize = 16;
 /// Seed mixed into the pair feature hashes.
 const PAIR_SALT: u64 = 0x2545_F491_4F6C_DD1D;
 /// Neighbours per minutia that enter the signature (bounds the bit density).
-const NEIGHBOURS: usize = 6;
+const NEIGHBOURS: usize = 8;
+/// Lowest extractor quality (coherence and distance to the print's border, 1–100) of a minutia entering the
+/// pair features: spurious and border minutiae make pairs no mate has, which random prints then match.
+const PAIR_MIN_QUALITY: u8 = 70;
+/// Fewest minutiae kept for the pair features (best quality first) when fewer pass [`PAIR_MIN_QUALITY`].
+const PAIR_MIN_MINUTIAE: usize = 12;
 /// Words per half of the signature.
 const HALF: usize = SIGNATURE_WORDS / 2;
 /// Cylinder hash functions.
@@ -67,7 +72,7 @@ impl Signature {
     pub fn with_prepared(template: &Template, prepared: &MccTemplate) -> Self {
         // Half the words hold the pair features, half the cylinder hashes: on the shared FVC sets the union
         // ranks mates better than either half alone.
-        let pairs = pair_words(&points_of(template));
+        let pairs = pair_words(&pair_points(template));
         let cylinders = cylinder_words(prepared);
         let mut words = [0u64; SIGNATURE_WORDS];
         words[..HALF].copy_from_slice(&pairs);
@@ -161,10 +166,23 @@ impl Signature {
     }
 }
 
-fn points_of(template: &Template) -> Vec<Point> {
-    let scale = 500.0 / template.ppi.max(1) as f32;
-    template
-        .minutiae
+/// The minutiae entering the pair features, in the matcher's frame: those of at least [`PAIR_MIN_QUALITY`],
+/// or the [`PAIR_MIN_MINUTIAE`] best when fewer pass. (Cylinders keep every minutia: a cylinder describes
+/// its neighbourhood, spurious minutiae included, and the signature hashes only its sampled cells.)
+fn pair_points(template: &Template) -> Vec<Point> {
+    let mut minutiae = template.minutiae.clone();
+    minutiae.sort_by_key(|m| std::cmp::Reverse(m.quality));
+    let passing = minutiae
+        .iter()
+        .filter(|m| m.quality >= PAIR_MIN_QUALITY)
+        .count();
+    minutiae.truncate(passing.max(PAIR_MIN_MINUTIAE));
+    points_of(template.ppi, &minutiae)
+}
+
+fn points_of(ppi: u32, minutiae: &[crate::Minutia]) -> Vec<Point> {
+    let scale = 500.0 / ppi.max(1) as f32;
+    minutiae
         .iter()
         .map(|m| Point {
             x: m.x * scale,
