@@ -49,18 +49,12 @@ fn main() {
         }
         let mut ranks = Vec::new();
         for (i, (finger, sig)) in items.iter().enumerate() {
-            let norm = |s: &garita_finger::Signature| f64::from(s.count().max(1)).sqrt();
+            // The gallery scan's own score.
             let mut scored: Vec<(f64, bool)> = items
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| *j != i)
-                .map(|(_, (f, s))| {
-                    let common = f64::from(sig.common(s));
-                    let chance = f64::from(sig.count()) * f64::from(s.count())
-                        / (garita_finger::SIGNATURE_WORDS * 64) as f64;
-                    // The same ranking as the gallery's scan: bits shared beyond chance over √(entry bits).
-                    ((common - chance) / norm(s), f == finger)
-                })
+                .map(|(_, (f, s))| (sig.score(s) as f64, f == finger))
                 .collect();
             let n = scored.len().max(1) as f64;
             let mean = scored.iter().map(|s| s.0).sum::<f64>() / n;

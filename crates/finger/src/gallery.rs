@@ -154,6 +154,19 @@ impl Signature {
         self.words.iter().map(|w| w.count_ones()).sum()
     }
 
+    /// The pre-filter's score of a gallery entry for this probe signature (higher: more likely a mate);
+    /// exactly what a gallery scan computes, in the same fixed-point units.
+    #[must_use]
+    pub fn score(&self, entry: &Self) -> i64 {
+        let bits = entry.count();
+        prefilter_score(
+            i64::from(self.count()),
+            self.common(entry),
+            bits as u16,
+            inv_norm(bits),
+        )
+    }
+
     /// Bits set in both signatures (the pre-filter's inner loop).
     #[inline]
     #[must_use]
@@ -367,10 +380,9 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
     /// The pre-filter's inner loop: calls `visit(index, score)` for every entry, in index order; higher scores
     /// mean more bits shared with the probe.
     pub(crate) fn scan(&self, probe: &Signature, mut visit: impl FnMut(usize, i64)) {
-        // Bits shared beyond what two random signatures of these densities would share, over √(gallery bits):
-        // plain cosine favours dense signatures; removing the chance overlap ranked mates better on every
-        // shared set (docs/finger.md).
-        let n_bits = (SIGNATURE_WORDS * 64) as i64;
+        // Bits shared beyond what two random signatures of these densities would share, over a power of the
+        // entry's bits: plain cosine favours dense signatures; removing the chance overlap ranked mates better
+        // on every shared set (docs/finger.md).
         let probe_bits = i64::from(probe.count());
         for (idx, ((sig, inv), bits)) in self
             .signatures
@@ -379,8 +391,10 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
             .zip(&self.bit_counts)
             .enumerate()
         {
-            let excess = i64::from(probe.common(sig)) * n_bits - probe_bits * i64::from(*bits);
-            visit(idx, excess * i64::from(*inv));
+            visit(
+                idx,
+                prefilter_score(probe_bits, probe.common(sig), *bits, *inv),
+            );
         }
     }
 
@@ -442,8 +456,22 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
     }
 }
 
+/// Exponent of an entry's bit count in the score's denominator. 0.5 (shared bits beyond chance over
+/// √(entry bits)) still favoured dense signatures — prints with many minutiae, real or spurious — over the
+/// mate; 0.7 ranked mates better on every shared set and 1.0 worse again (docs/finger.md).
+const NORM_EXPONENT: f64 = 0.7;
+
+/// Fixed-point 1 / bits^[`NORM_EXPONENT`] of a gallery entry, so the scan stays in integers.
 fn inv_norm(bits: u32) -> u32 {
-    (65536.0 / f64::from(bits.max(1)).sqrt()) as u32
+    (65536.0 / f64::from(bits.max(1)).powf(NORM_EXPONENT)) as u32
+}
+
+/// The pre-filter score of `entry` for `probe`: bits shared beyond what two random signatures of these
+/// densities would share, times [`inv_norm`] of the entry.
+fn prefilter_score(probe_bits: i64, common: u32, entry_bits: u16, entry_inv_norm: u32) -> i64 {
+    let n_bits = (SIGNATURE_WORDS * 64) as i64;
+    let excess = i64::from(common) * n_bits - probe_bits * i64::from(entry_bits);
+    excess * i64::from(entry_inv_norm)
 }
 
 /// One finger's candidates for a multi-finger probe: `(subject, score)` pairs.
