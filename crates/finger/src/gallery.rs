@@ -182,16 +182,27 @@ impl Signature {
 }
 
 /// The minutiae entering the pair features, in the matcher's frame: those of at least [`PAIR_MIN_QUALITY`],
-/// or the [`PAIR_MIN_MINUTIAE`] best when fewer pass. (Cylinders keep every minutia: a cylinder describes
-/// its neighbourhood, spurious minutiae included, and the signature hashes only its sampled cells.)
+/// or the [`PAIR_MIN_MINUTIAE`] best when fewer pass. Quality 0 means "not reported" (ISO 19794-2, ANSI/NIST
+/// type 9 "unknown") and passes; a template whose minutiae all carry the same quality says nothing about
+/// them and keeps every minutia. (Cylinders keep every minutia: filtering them too ranked mates worse.)
 fn pair_points(template: &Template) -> Vec<Point> {
+    let rated = |m: &crate::Minutia| {
+        if m.quality == 0 {
+            PAIR_MIN_QUALITY
+        } else {
+            m.quality
+        }
+    };
     let mut minutiae = template.minutiae.clone();
-    minutiae.sort_by_key(|m| std::cmp::Reverse(m.quality));
-    let passing = minutiae
-        .iter()
-        .filter(|m| m.quality >= PAIR_MIN_QUALITY)
-        .count();
-    minutiae.truncate(passing.max(PAIR_MIN_MINUTIAE));
+    let uniform = minutiae.windows(2).all(|w| rated(&w[0]) == rated(&w[1]));
+    if !uniform {
+        minutiae.sort_by_key(|m| std::cmp::Reverse(rated(m)));
+        let passing = minutiae
+            .iter()
+            .filter(|m| rated(m) >= PAIR_MIN_QUALITY)
+            .count();
+        minutiae.truncate(passing.max(PAIR_MIN_MINUTIAE));
+    }
     points_of(template.ppi, &minutiae)
 }
 
@@ -594,9 +605,17 @@ mod tests {
             .extend(with_quality(random_template(8, 10), 90).minutiae);
         assert_ne!(pairs(&good), pairs(&more));
         // A print with fewer good minutiae than the floor keeps its best ones.
-        let poor = with_quality(random_template(9, 30), 20);
-        let kept = pair_points(&poor).len();
-        assert_eq!(kept, PAIR_MIN_MINUTIAE);
+        let mut poor = random_template(9, 30);
+        for (k, m) in poor.minutiae.iter_mut().enumerate() {
+            m.quality = 10 + k as u8;
+        }
+        let kept = pair_points(&poor);
+        assert_eq!(kept.len(), PAIR_MIN_MINUTIAE);
+        let best = &poor.minutiae[29];
+        assert!(kept.iter().any(|p| p.x == best.x && p.y == -best.y));
+        // Equal or unreported qualities carry no information: every minutia is kept.
+        assert_eq!(pair_points(&with_quality(poor.clone(), 20)).len(), 30);
+        assert_eq!(pair_points(&with_quality(poor, 0)).len(), 30);
     }
 
     #[test]
