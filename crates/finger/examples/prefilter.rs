@@ -6,45 +6,55 @@
 //! fused scores of k-finger probes are drawn from those pools (fingers assumed independent). For a gallery of
 //! a million subjects it prints how often the mate's fused score beats the 50th best of a million impostors'
 //! — the chance that the mate survives a 50-subject shortlist.
+//!
+//! `--cache DIR` (before the set folders) keeps each extracted template in `DIR/<set>/<image>.gft`
+//! (`Template::to_bytes`), so later runs skip extraction and take seconds; delete `DIR` when done.
 fn main() {
     let mut genuine_z: Vec<f64> = Vec::new();
     let mut impostor_z: Vec<f64> = Vec::new();
-    for dir in std::env::args().skip(1) {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let cache = match args.first().map(String::as_str) {
+        Some("--cache") if args.len() > 1 => {
+            let dir = std::path::PathBuf::from(args.remove(1));
+            args.remove(0);
+            Some(dir)
+        }
+        _ => None,
+    };
+    for dir in args {
+        let set_cache = cache.as_ref().map(|c| {
+            let name = std::path::Path::new(&dir)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            c.join(name)
+        });
         let mut items = Vec::new();
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
-        for entry in entries.flatten() {
-            let path = entry.path();
+        let mut paths: Vec<std::path::PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
             let Some(stem) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
                 continue;
             };
             let Some((finger, _)) = stem.rsplit_once('_') else {
                 continue;
             };
-            let Ok(bytes) = std::fs::read(&path) else {
-                continue;
-            };
-            if let Ok(t) =
-                garita_finger::load_image(&bytes, None).and_then(|i| garita_finger::extract(&i))
-            {
+            let cached = set_cache.as_ref().map(|c| c.join(format!("{stem}.gft")));
+            if let Some(t) = template_of(&path, cached.as_deref()) {
                 items.push((finger.to_owned(), garita_finger::Signature::new(&t)));
             }
         }
         let mut ranks = Vec::new();
         for (i, (finger, sig)) in items.iter().enumerate() {
-            let norm = |s: &garita_finger::Signature| f64::from(s.count().max(1)).sqrt();
+            // The gallery scan's own score.
             let mut scored: Vec<(f64, bool)> = items
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| *j != i)
-                .map(|(_, (f, s))| {
-                    let common = f64::from(sig.common(s));
-                    let chance = f64::from(sig.count()) * f64::from(s.count())
-                        / (garita_finger::SIGNATURE_WORDS * 64) as f64;
-                    // The same ranking as the gallery's scan: bits shared beyond chance over √(entry bits).
-                    ((common - chance) / norm(s), f == finger)
-                })
+                .map(|(_, (f, s))| (sig.score(s) as f64, f == finger))
                 .collect();
             let n = scored.len().max(1) as f64;
             let mean = scored.iter().map(|s| s.0).sum::<f64>() / n;
@@ -87,6 +97,34 @@ fn main() {
     shortlist_at_scale(&genuine_z, &impostor_z, 1_000_000, |fingers| {
         default.subjects_for(fingers)
     });
+}
+
+/// The template of one image: read from `cached` when present, else extracted (and written there).
+fn template_of(
+    image: &std::path::Path,
+    cached: Option<&std::path::Path>,
+) -> Option<garita_finger::Template> {
+    if let Some(bytes) = cached.and_then(|c| std::fs::read(c).ok())
+        && let Ok(t) = garita_finger::Template::from_bytes(&bytes)
+    {
+        return Some(t);
+    }
+    let bytes = std::fs::read(image).ok()?;
+    let t = garita_finger::load_image(&bytes, None)
+        .and_then(|i| garita_finger::extract(&i))
+        .ok()?;
+    if let Some(c) = cached
+        && let Ok(bytes) = t.to_bytes()
+    {
+        let written = c
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(c, bytes));
+        if let Err(e) = written {
+            eprintln!("cache {}: {e}", c.display());
+        }
+    }
+    Some(t)
 }
 
 /// Fraction of simulated k-finger probes whose mate's fused z-score beats the `shortlist(k)`-th best of

@@ -3,18 +3,20 @@
 //! Two stages, so a search does not fully compare every template:
 //!
 //! 1. **Pre-filter.** Each template carries a 2048-bit [`Signature`], two halves of rigid-invariant features:
-//!    - *pairs*: for every minutia and each of its 6 nearest neighbours, the pair's distance and each minutia's
-//!      direction relative to the segment joining them (cf. Germain, Califano & Colville, IEEE CSE 4(4), 1997;
-//!      Maltoni et al., Handbook 2nd ed., ch. 5) are quantised and hashed to a bit;
+//!    - *pairs*: among the minutiae of good quality (at least 70, or the 12 best), for every minutia and each
+//!      of its 8 nearest neighbours, the pair's distance (8 px bins) and each minutia's direction relative to
+//!      the segment joining them (16 bins) (cf. Germain, Califano & Colville, IEEE CSE 4(4), 1997; Maltoni et
+//!      al., Handbook 2nd ed., ch. 5) are quantised and hashed to a bit;
 //!    - *cylinder hashes*: 16 bit-sampling hash functions of 10 bits each over every MCC cylinder (after
 //!      Cappelli, Ferrara & Maltoni, "Fingerprint indexing based on Minutia Cylinder-Code", IEEE TPAMI 33(5),
 //!      2011), each key hashed to a bit.
 //!
 //!    Rotation and translation leave both unchanged, so two impressions of one finger share many bits. The scan
-//!    scores every gallery entry with 32 AND + POPCNT words and two integer multiplies (bits shared beyond chance
-//!    over √(entry bits); no float work in the inner loop) and keeps a shortlist. It is a coarse filter: on the shared FVC2000 B sets the best mate of a probe is
-//!    within the top 3–8 % of the gallery for 90 % of probes (docs/finger.md), so the shortlist must be sized
-//!    with that in mind.
+//!    scores every gallery entry with 32 AND + POPCNT words and two integer multiplies (bits shared beyond
+//!    chance, over the entry's bits to the power 0.7, precomputed; no float work in the inner loop) and keeps
+//!    a shortlist. It is a coarse filter: on the shared FVC2000 B sets the best mate of a probe is within the
+//!    top 1.3–2.5 % of the gallery for 90 % of probes, but within 6–25 % for 99 % (docs/finger.md), so the
+//!    shortlist must be sized with that in mind.
 //! 2. **Verification.** The shortlist is compared with the full MCC matcher ([`crate::compare`]) and ranked.
 //!
 //! Gallery entries keep the minutiae and the signature; cylinders are built for
@@ -30,11 +32,23 @@ use crate::template::Template;
 
 /// u64 words per pair signature.
 pub const SIGNATURE_WORDS: usize = 32;
+/// Pairs closer than this (500-ppi pixels) are skipped: their link direction is unstable.
 const DIST_MIN: f32 = 12.0;
-const DIST_BIN: f32 = 14.0;
-const N_ANGLE: usize = 8;
+/// Distance bin of the pair features, in 500-ppi pixels. Finer bins than the earlier 14 px and 8 directions
+/// make features rarer, so random prints share fewer of them; on the shared sets that ranked mates better
+/// although fewer true pairs quantise alike (docs/finger.md).
+const DIST_BIN: f32 = 8.0;
+/// Direction bins of the pair features (22.5° each).
+const N_ANGLE: usize = 16;
+/// Seed mixed into the pair feature hashes.
+const PAIR_SALT: u64 = 0x2545_F491_4F6C_DD1D;
 /// Neighbours per minutia that enter the signature (bounds the bit density).
-const NEIGHBOURS: usize = 6;
+const NEIGHBOURS: usize = 8;
+/// Lowest extractor quality (coherence and distance to the print's border, 1–100) of a minutia entering the
+/// pair features: spurious and border minutiae make pairs no mate has, which random prints then match.
+const PAIR_MIN_QUALITY: u8 = 70;
+/// Fewest minutiae kept for the pair features (best quality first) when fewer pass [`PAIR_MIN_QUALITY`].
+const PAIR_MIN_MINUTIAE: usize = 12;
 /// Words per half of the signature.
 const HALF: usize = SIGNATURE_WORDS / 2;
 /// Cylinder hash functions.
@@ -42,7 +56,7 @@ const LSH_HASHES: usize = 16;
 /// Cylinder bits read per hash function.
 const LSH_KEY_BITS: usize = 10;
 
-/// A rigid-invariant 1024-bit summary of a template used by the pre-filter.
+/// A rigid-invariant 2048-bit summary of a template used by the pre-filter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Signature {
     words: [u64; SIGNATURE_WORDS],
@@ -60,7 +74,7 @@ impl Signature {
     pub fn with_prepared(template: &Template, prepared: &MccTemplate) -> Self {
         // Half the words hold the pair features, half the cylinder hashes: on the shared FVC sets the union
         // ranks mates better than either half alone.
-        let pairs = pair_words(&points_of(template));
+        let pairs = pair_words(&pair_points(template));
         let cylinders = cylinder_words(prepared);
         let mut words = [0u64; SIGNATURE_WORDS];
         words[..HALF].copy_from_slice(&pairs);
@@ -122,11 +136,17 @@ fn pair_words(points: &[Point]) -> [u64; HALF] {
                 ((turn * n_angle as f32) as usize).min(n_angle - 1)
             };
             let key = (dist_bin * n_angle + quant(a.angle)) * n_angle + quant(b.angle);
-            let bit = (key.wrapping_mul(0x9E37_79B9) >> 7) % n_bits;
+            let bit = pair_bit(key as u64, n_bits);
             words[bit / 64] |= 1u64 << (bit % 64);
         }
     }
     words
+}
+
+/// The signature bit of a pair key: a 64-bit multiplicative hash, high half.
+fn pair_bit(key: u64, n_bits: usize) -> usize {
+    let mixed = ((key | 1 << 40) ^ PAIR_SALT).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    ((mixed >> 32) % n_bits as u64) as usize
 }
 
 impl Signature {
@@ -134,6 +154,19 @@ impl Signature {
     #[must_use]
     pub fn count(&self) -> u32 {
         self.words.iter().map(|w| w.count_ones()).sum()
+    }
+
+    /// The pre-filter's score of a gallery entry for this probe signature (higher: more likely a mate);
+    /// exactly what a gallery scan computes, in the same fixed-point units.
+    #[must_use]
+    pub fn score(&self, entry: &Self) -> i64 {
+        let bits = entry.count();
+        prefilter_score(
+            i64::from(self.count()),
+            self.common(entry),
+            bits as u16,
+            inv_norm(bits),
+        )
     }
 
     /// Bits set in both signatures (the pre-filter's inner loop).
@@ -148,10 +181,34 @@ impl Signature {
     }
 }
 
-fn points_of(template: &Template) -> Vec<Point> {
-    let scale = 500.0 / template.ppi.max(1) as f32;
-    template
-        .minutiae
+/// The minutiae entering the pair features, in the matcher's frame: those of at least [`PAIR_MIN_QUALITY`],
+/// or the [`PAIR_MIN_MINUTIAE`] best when fewer pass. Quality 0 means "not reported" (ISO 19794-2, ANSI/NIST
+/// type 9 "unknown") and passes; a template whose minutiae all carry the same quality says nothing about
+/// them and keeps every minutia. (Cylinders keep every minutia: filtering them too ranked mates worse.)
+fn pair_points(template: &Template) -> Vec<Point> {
+    let rated = |m: &crate::Minutia| {
+        if m.quality == 0 {
+            PAIR_MIN_QUALITY
+        } else {
+            m.quality
+        }
+    };
+    let mut minutiae = template.minutiae.clone();
+    let uniform = minutiae.windows(2).all(|w| rated(&w[0]) == rated(&w[1]));
+    if !uniform {
+        minutiae.sort_by_key(|m| std::cmp::Reverse(rated(m)));
+        let passing = minutiae
+            .iter()
+            .filter(|m| rated(m) >= PAIR_MIN_QUALITY)
+            .count();
+        minutiae.truncate(passing.max(PAIR_MIN_MINUTIAE));
+    }
+    points_of(template.ppi, &minutiae)
+}
+
+fn points_of(ppi: u32, minutiae: &[crate::Minutia]) -> Vec<Point> {
+    let scale = 500.0 / ppi.max(1) as f32;
+    minutiae
         .iter()
         .map(|m| Point {
             x: m.x * scale,
@@ -336,10 +393,9 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
     /// The pre-filter's inner loop: calls `visit(index, score)` for every entry, in index order; higher scores
     /// mean more bits shared with the probe.
     pub(crate) fn scan(&self, probe: &Signature, mut visit: impl FnMut(usize, i64)) {
-        // Bits shared beyond what two random signatures of these densities would share, over √(gallery bits):
-        // plain cosine favours dense signatures; removing the chance overlap ranked mates better on every
-        // shared set (docs/finger.md).
-        let n_bits = (SIGNATURE_WORDS * 64) as i64;
+        // Bits shared beyond what two random signatures of these densities would share, over a power of the
+        // entry's bits: plain cosine favours dense signatures; removing the chance overlap ranked mates better
+        // on every shared set (docs/finger.md).
         let probe_bits = i64::from(probe.count());
         for (idx, ((sig, inv), bits)) in self
             .signatures
@@ -348,8 +404,10 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
             .zip(&self.bit_counts)
             .enumerate()
         {
-            let excess = i64::from(probe.common(sig)) * n_bits - probe_bits * i64::from(*bits);
-            visit(idx, excess * i64::from(*inv));
+            visit(
+                idx,
+                prefilter_score(probe_bits, probe.common(sig), *bits, *inv),
+            );
         }
     }
 
@@ -411,8 +469,22 @@ impl<Id: Clone + Eq + Hash> Gallery<Id> {
     }
 }
 
+/// Exponent of an entry's bit count in the score's denominator. 0.5 (shared bits beyond chance over
+/// √(entry bits)) still favoured dense signatures — prints with many minutiae, real or spurious — over the
+/// mate; 0.7 ranked mates better on every shared set and 1.0 worse again (docs/finger.md).
+const NORM_EXPONENT: f64 = 0.7;
+
+/// Fixed-point 1 / bits^[`NORM_EXPONENT`] of a gallery entry, so the scan stays in integers.
 fn inv_norm(bits: u32) -> u32 {
-    (65536.0 / f64::from(bits.max(1)).sqrt()) as u32
+    (65536.0 / f64::from(bits.max(1)).powf(NORM_EXPONENT)) as u32
+}
+
+/// The pre-filter score of `entry` for `probe`: bits shared beyond what two random signatures of these
+/// densities would share, times [`inv_norm`] of the entry.
+fn prefilter_score(probe_bits: i64, common: u32, entry_bits: u16, entry_inv_norm: u32) -> i64 {
+    let n_bits = (SIGNATURE_WORDS * 64) as i64;
+    let excess = i64::from(common) * n_bits - probe_bits * i64::from(entry_bits);
+    excess * i64::from(entry_inv_norm)
 }
 
 /// One finger's candidates for a multi-finger probe: `(subject, score)` pairs.
@@ -509,6 +581,62 @@ mod tests {
         // The entry swapped into slot 42 is still found under its own id.
         let moved = rotated(&random_template(100 + 299, 35), 0.2, 0.0, 0.0);
         assert_eq!(g.search(&moved, 1, params).first().map(|c| c.id), Some(299));
+    }
+
+    fn with_quality(mut t: Template, quality: u8) -> Template {
+        for m in &mut t.minutiae {
+            m.quality = quality;
+        }
+        t
+    }
+
+    #[test]
+    fn pair_features_ignore_low_quality_minutiae() {
+        let good = with_quality(random_template(7, 30), 90);
+        let pairs = |t: &Template| pair_words(&pair_points(t));
+        let mut noisy = good.clone();
+        noisy
+            .minutiae
+            .extend(with_quality(random_template(8, 10), 20).minutiae);
+        assert_eq!(pairs(&good), pairs(&noisy));
+        // The same extra minutiae at good quality do change the pair features.
+        let mut more = good.clone();
+        more.minutiae
+            .extend(with_quality(random_template(8, 10), 90).minutiae);
+        assert_ne!(pairs(&good), pairs(&more));
+        // A print with fewer good minutiae than the floor keeps its best ones.
+        let mut poor = random_template(9, 30);
+        for (k, m) in poor.minutiae.iter_mut().enumerate() {
+            m.quality = 10 + k as u8;
+        }
+        let kept = pair_points(&poor);
+        assert_eq!(kept.len(), PAIR_MIN_MINUTIAE);
+        let best = &poor.minutiae[29];
+        assert!(kept.iter().any(|p| p.x == best.x && p.y == -best.y));
+        // Equal or unreported qualities carry no information: every minutia is kept.
+        assert_eq!(pair_points(&with_quality(poor.clone(), 20)).len(), 30);
+        assert_eq!(pair_points(&with_quality(poor, 0)).len(), 30);
+    }
+
+    #[test]
+    fn signature_score_is_the_scan_score() {
+        let mut g = Gallery::compact();
+        let templates: Vec<Template> = (0..20u64).map(|k| random_template(300 + k, 30)).collect();
+        for (k, t) in templates.iter().enumerate() {
+            g.add(k, t.clone());
+        }
+        let probe = Signature::new(&rotated(&templates[3], 0.5, 4.0, -6.0));
+        let mut scanned = Vec::new();
+        g.scan(&probe, |idx, score| scanned.push((idx, score)));
+        assert_eq!(scanned.len(), templates.len());
+        for (idx, score) in scanned {
+            let id = g.id_at(idx).copied().unwrap_or(usize::MAX);
+            assert_eq!(score, probe.score(&Signature::new(&templates[id])));
+        }
+        let best = (0..templates.len())
+            .max_by_key(|&k| probe.score(&Signature::new(&templates[k])))
+            .unwrap_or(usize::MAX);
+        assert_eq!(best, 3);
     }
 
     #[test]
