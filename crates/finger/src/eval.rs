@@ -253,13 +253,8 @@ fn finger_indices(samples: &[Sample]) -> Vec<usize> {
 fn eer_interval(pairs: &[ScoredPair], n_fingers: usize, fvc_only: bool) -> [f64; 2] {
     let mut order: Vec<&ScoredPair> = pairs.iter().filter(|p| !fvc_only || p.fvc).collect();
     order.sort_by(|a, b| a.score.total_cmp(&b.score));
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = crate::rng::XorShift64::new(0x9E37_79B9_7F4A_7C15);
+    let mut next = move || rng.next_u64();
     let mut eers = Vec::with_capacity(BOOTSTRAP_ROUNDS);
     let mut counts = vec![0.0f64; n_fingers];
     for _ in 0..BOOTSTRAP_ROUNDS {

@@ -56,6 +56,7 @@ mod image_io;
 mod iso;
 mod mcc;
 mod nbis;
+mod rng;
 mod subjects;
 mod template;
 #[cfg(test)]

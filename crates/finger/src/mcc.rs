@@ -713,13 +713,8 @@ pub(crate) fn lsh_positions(n_hash: usize, n_key: usize) -> Vec<Vec<(usize, usiz
             u.hypot(v) <= 0.7 * RADIUS
         })
         .collect();
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = crate::rng::XorShift64::new(0x2545_F491_4F6C_DD1D);
+    let mut next = move || rng.next_u64();
     (0..n_hash)
         .map(|_| {
             (0..n_key)

@@ -5,15 +5,11 @@ use std::f32::consts::TAU;
 
 /// `n` minutiae spread uniformly over a 300×300 print, reproducible from `seed`.
 pub(crate) fn random_template(seed: u64, n: usize) -> Template {
-    let mut state = seed
-        .wrapping_mul(6_364_136_223_846_793_005)
-        .wrapping_add(1_442_695_040_888_963_407);
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % 100_000) as f32 / 100_000.0
-    };
+    let mut rng = crate::rng::XorShift64::new(
+        seed.wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407),
+    );
+    let mut next = move || (rng.next_u64() % 100_000) as f32 / 100_000.0;
     Template {
         width: 300,
         height: 300,
