@@ -10,15 +10,15 @@
 
 /// `(FMR, threshold)` points, FMR decreasing, threshold increasing.
 pub const CALIBRATION: [(f64, f32); 9] = [
-    (1e-1, 0.1378),
-    (5e-2, 0.2632),
-    (2e-2, 0.4781),
-    (1e-2, 0.6308),
-    (5e-3, 0.7435),
-    (2e-3, 0.8658),
-    (1e-3, 0.9071),
-    (5e-4, 0.9355),
-    (2e-4, 0.9454),
+    (1e-1, 0.1401),
+    (5e-2, 0.2641),
+    (2e-2, 0.4808),
+    (1e-2, 0.6300),
+    (5e-3, 0.7424),
+    (2e-3, 0.8637),
+    (1e-3, 0.9073),
+    (5e-4, 0.9332),
+    (2e-4, 0.9424),
 ];
 
 /// Threshold whose measured FMR is `fmr` (log-linear interpolation between table points, clamped to the table).

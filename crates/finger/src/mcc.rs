@@ -78,6 +78,9 @@ pub(crate) struct Cylinder {
 pub struct MccTemplate {
     pub(crate) points: Vec<Point>,
     pub(crate) cylinders: Vec<Cylinder>,
+    /// Convex hull of the minutiae, counter-clockwise: the cylinders' validity area and, in the global
+    /// consolidation, the print's area.
+    hull: Vec<(f32, f32)>,
 }
 
 impl MccTemplate {
@@ -105,7 +108,11 @@ impl MccTemplate {
                 cylinders.push(cyl);
             }
         }
-        Self { points, cylinders }
+        Self {
+            points,
+            cylinders,
+            hull,
+        }
     }
 
     /// Number of minutiae.
@@ -126,6 +133,7 @@ impl MccTemplate {
         std::mem::size_of::<Self>()
             + self.points.capacity() * std::mem::size_of::<Point>()
             + self.cylinders.capacity() * std::mem::size_of::<Cylinder>()
+            + self.hull.capacity() * std::mem::size_of::<(f32, f32)>()
     }
 }
 
@@ -275,15 +283,26 @@ fn convex_hull(points: &[Point]) -> Vec<(f32, f32)> {
     if pts.len() < 3 {
         return pts;
     }
-    let cross = |o: (f32, f32), a: (f32, f32), b: (f32, f32)| {
-        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
-    };
-    let mut hull: Vec<(f32, f32)> = Vec::with_capacity(pts.len() * 2);
-    for p in pts.iter().chain(pts.iter().rev().skip(1)) {
-        while hull.len() >= 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], *p) <= 0.0 {
+    /// Appends `p`, first dropping the points that would not make a left turn, down to `floor` points.
+    fn extend(hull: &mut Vec<(f32, f32)>, p: (f32, f32), floor: usize) {
+        while hull.len() >= floor.max(2) {
+            let (o, a) = (hull[hull.len() - 2], hull[hull.len() - 1]);
+            if (a.0 - o.0) * (p.1 - o.1) - (a.1 - o.1) * (p.0 - o.0) > 0.0 {
+                break;
+            }
             hull.pop();
         }
-        hull.push(*p);
+        hull.push(p);
+    }
+    let mut hull: Vec<(f32, f32)> = Vec::with_capacity(pts.len() + 1);
+    // Lower chain left to right, then upper chain right to left; the upper chain never pops into the lower
+    // one (without that bound a hull could collapse to a few points).
+    for p in &pts {
+        extend(&mut hull, *p, 2);
+    }
+    let lower = hull.len() + 1;
+    for p in pts.iter().rev().skip(1) {
+        extend(&mut hull, *p, lower);
     }
     hull.pop();
     hull
@@ -388,7 +407,7 @@ pub const N_FEATURES: usize = 4;
 
 /// Logistic fusion weights over [`Detail::features`], then the bias. Fit by `examples/fusion.rs` on the four
 /// shared sets (docs/finger.md, "Score fusion").
-pub const FUSION: [f32; N_FEATURES + 1] = [2.884_841, 7.662_815, -1.640_493, -4.636_715, 5.874_773];
+pub const FUSION: [f32; N_FEATURES + 1] = [2.891_096, 7.614_342, -1.652_267, -4.292_314, 5.943_354];
 
 /// What one comparison measured, before fusion.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -540,7 +559,7 @@ pub fn compare_detail(a: &MccTemplate, b: &MccTemplate) -> Detail {
         .take(N_ANCHORS)
         .map(|&r| (chosen[r].1, chosen[r].2))
         .collect();
-    let global = consolidate(&a.points, &b.points, &anchors, &chosen);
+    let global = consolidate(a, b, &anchors, &chosen);
     Detail { lss, ..global }
 }
 
@@ -622,12 +641,12 @@ impl Rigid {
 /// grows away from the anchor, and count each print's minutiae inside the other's area (the convex hull of its
 /// minutiae). Keeps the alignment with the best m² / (nA · nB), the usual normalised global score.
 fn consolidate(
-    a: &[Point],
-    b: &[Point],
+    ta: &MccTemplate,
+    tb: &MccTemplate,
     anchors: &[(Point, Point)],
     chosen: &[(f32, Point, Point)],
 ) -> Detail {
-    let hull_b = convex_hull(b);
+    let (a, b) = (&ta.points[..], &tb.points[..]);
     let mut best = Detail::default();
     let mut best_score = -1.0f32;
     for (pa, pb) in anchors {
@@ -649,13 +668,18 @@ fn consolidate(
         let moved: Vec<Point> = a.iter().map(|p| t.apply(p)).collect();
         let anchor = t.apply(pa);
         let (matched, residual) = pair_up(&moved, b, &anchor);
-        let hull_a = convex_hull(&moved);
+        // A rigid motion keeps a convex hull convex and counter-clockwise: move its vertices, not the points.
+        let hull_a: Vec<(f32, f32)> = ta
+            .hull
+            .iter()
+            .map(|&(x, y)| (x * t.cos - y * t.sin + t.tx, x * t.sin + y * t.cos + t.ty))
+            .collect();
         let inside = |pts: &[Point], hull: &[(f32, f32)]| {
             pts.iter()
                 .filter(|p| hull_distance(hull, p.x, p.y) <= AREA_MARGIN)
                 .count() as f32
         };
-        let (n_a, n_b) = (inside(&moved, &hull_b), inside(b, &hull_a));
+        let (n_a, n_b) = (inside(&moved, &tb.hull), inside(b, &hull_a));
         let score = matched * matched / (n_a.max(1.0) * n_b.max(1.0));
         if score > best_score {
             best_score = score;
@@ -769,6 +793,39 @@ mod tests {
         let impostor = compare(&a, &other);
         assert!(genuine > 0.8, "{genuine}");
         assert!(impostor < 0.3, "{impostor}");
+    }
+
+    #[test]
+    fn convex_hull_contains_every_point_and_turns_left() {
+        let mut rng = crate::rng::XorShift64::new(11);
+        for n in [3usize, 5, 8, 13, 30, 60] {
+            for _ in 0..200 {
+                let points: Vec<Point> = (0..n)
+                    .map(|_| Point {
+                        x: (rng.next_u64() % 30_000) as f32 / 100.0,
+                        y: -((rng.next_u64() % 30_000) as f32) / 100.0,
+                        angle: 0.0,
+                    })
+                    .collect();
+                let hull = convex_hull(&points);
+                for p in &points {
+                    let d = hull_distance(&hull, p.x, p.y);
+                    assert!(d < 1e-3, "{p:?} is {d} px outside {hull:?}");
+                }
+                for k in 0..hull.len() {
+                    let (o, a, b) = (
+                        hull[k],
+                        hull[(k + 1) % hull.len()],
+                        hull[(k + 2) % hull.len()],
+                    );
+                    let turn = (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
+                    assert!(
+                        turn > 0.0,
+                        "not convex and counter-clockwise at {a:?}: {hull:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
