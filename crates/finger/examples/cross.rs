@@ -8,15 +8,6 @@ use std::path::{Path, PathBuf};
 
 use garita_finger::{MccTemplate, Template};
 
-fn key(path: &Path) -> Option<(u64, String, u32)> {
-    let (finger, impression) = path.file_stem()?.to_str()?.rsplit_once('_')?;
-    Some((
-        finger.parse().unwrap_or(u64::MAX),
-        finger.to_owned(),
-        impression.parse().ok()?,
-    ))
-}
-
 struct Set {
     name: String,
     stems: Vec<String>,
@@ -27,12 +18,7 @@ struct Set {
 }
 
 fn load(dir: &Path) -> Result<Set, String> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| key(p).is_some())
-        .collect();
-    paths.sort_by_key(|p| key(p));
+    let images = garita_finger::set_images(dir).map_err(|e| e.to_string())?;
     let mut set = Set {
         name: dir
             .file_name()
@@ -43,8 +29,8 @@ fn load(dir: &Path) -> Result<Set, String> {
         garita: Vec::new(),
         sizes: Vec::new(),
     };
-    for path in &paths {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for garita_finger::SetImage { path, finger, .. } in images {
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let image = garita_finger::load_image(&bytes, None)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         set.sizes.push((image.width(), image.height(), image.ppi()));
@@ -54,7 +40,7 @@ fn load(dir: &Path) -> Result<Set, String> {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
-        set.fingers.push(key(path).map(|k| k.1).unwrap_or_default());
+        set.fingers.push(finger);
     }
     Ok(set)
 }

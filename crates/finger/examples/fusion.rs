@@ -10,9 +10,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use garita_finger::{
-    FUSION, MccTemplate, N_FEATURES, Template, compare_detail, extract, fuse, load_image, rates,
-};
+mod common;
+
+use garita_finger::{FUSION, MccTemplate, N_FEATURES, Template, compare_detail, fuse, rates};
 
 const N_WEIGHTS: usize = N_FEATURES + 1;
 
@@ -24,48 +24,13 @@ struct Pair {
 }
 
 fn templates(cache: &Path, dir: &str) -> Result<Vec<(String, Template)>, String> {
-    let set = Path::new(dir)
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let cache_dir = cache.join(&set);
-    std::fs::create_dir_all(&cache_dir).map_err(|e| format!("{}: {e}", cache_dir.display()))?;
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{dir}: {e}"))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_stem()
-                .is_some_and(|s| s.to_string_lossy().contains('_'))
-        })
-        .collect();
-    paths.sort();
-    let mut out = Vec::new();
-    for path in paths {
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let cached = cache_dir.join(format!("{stem}.gft"));
-        let template = match std::fs::read(&cached) {
-            Ok(bytes) => Template::from_bytes(&bytes).map_err(|e| e.to_string())?,
-            Err(_) => {
-                let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let t = load_image(&bytes, None)
-                    .and_then(|i| extract(&i))
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                let encoded = t.to_bytes().map_err(|e| e.to_string())?;
-                std::fs::write(&cached, encoded).map_err(|e| e.to_string())?;
-                t
-            }
-        };
-        let finger = stem
-            .rsplit_once('_')
-            .map(|(f, _)| f.to_owned())
-            .unwrap_or_default();
-        out.push((finger, template));
-    }
-    Ok(out)
+    let dir = Path::new(dir);
+    let cache = cache.join(common::set_name(dir));
+    garita_finger::set_images(dir)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|image| Ok((image.finger, common::template(&image.path, Some(&cache))?)))
+        .collect()
 }
 
 fn measure(items: &[(String, Template)]) -> Vec<Pair> {
@@ -221,12 +186,7 @@ fn main() -> ExitCode {
     }
     let names: Vec<String> = dirs
         .iter()
-        .map(|d| {
-            Path::new(d)
-                .file_name()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        })
+        .map(|d| common::set_name(Path::new(d)))
         .collect();
     println!("| EER (all pairs), % | {} |", names.join(" | "));
     println!("|---|{}", "---|".repeat(names.len()));

@@ -9,6 +9,8 @@
 //!
 //! `--cache DIR` (before the set folders) keeps each extracted template in `DIR/<set>/<image>.gft`
 //! (`Template::to_bytes`), so later runs skip extraction and take seconds; delete `DIR` when done.
+mod common;
+
 fn main() {
     let mut genuine_z: Vec<f64> = Vec::new();
     let mut impostor_z: Vec<f64> = Vec::new();
@@ -22,31 +24,19 @@ fn main() {
         _ => None,
     };
     for dir in args {
-        let set_cache = cache.as_ref().map(|c| {
-            let name = std::path::Path::new(&dir)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            c.join(name)
-        });
-        let mut items = Vec::new();
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+        let set_cache = cache
+            .as_ref()
+            .map(|c| c.join(common::set_name(std::path::Path::new(&dir))));
+        let Ok(images) = garita_finger::set_images(std::path::Path::new(&dir)) else {
             continue;
         };
-        let mut paths: Vec<std::path::PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        paths.sort();
-        for path in paths {
-            let Some(stem) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
-                continue;
-            };
-            let Some((finger, _)) = stem.rsplit_once('_') else {
-                continue;
-            };
-            let cached = set_cache.as_ref().map(|c| c.join(format!("{stem}.gft")));
-            if let Some(t) = template_of(&path, cached.as_deref()) {
-                items.push((finger.to_owned(), garita_finger::Signature::new(&t)));
-            }
-        }
+        let items: Vec<(String, garita_finger::Signature)> = images
+            .into_iter()
+            .filter_map(|image| {
+                let t = common::template(&image.path, set_cache.as_deref()).ok()?;
+                Some((image.finger, garita_finger::Signature::new(&t)))
+            })
+            .collect();
         let mut ranks = Vec::new();
         for (i, (finger, sig)) in items.iter().enumerate() {
             // The gallery scan's own score.
@@ -97,34 +87,6 @@ fn main() {
     shortlist_at_scale(&genuine_z, &impostor_z, 1_000_000, |fingers| {
         default.subjects_for(fingers)
     });
-}
-
-/// The template of one image: read from `cached` when present, else extracted (and written there).
-fn template_of(
-    image: &std::path::Path,
-    cached: Option<&std::path::Path>,
-) -> Option<garita_finger::Template> {
-    if let Some(bytes) = cached.and_then(|c| std::fs::read(c).ok())
-        && let Ok(t) = garita_finger::Template::from_bytes(&bytes)
-    {
-        return Some(t);
-    }
-    let bytes = std::fs::read(image).ok()?;
-    let t = garita_finger::load_image(&bytes, None)
-        .and_then(|i| garita_finger::extract(&i))
-        .ok()?;
-    if let Some(c) = cached
-        && let Ok(bytes) = t.to_bytes()
-    {
-        let written = c
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(c, bytes));
-        if let Err(e) = written {
-            eprintln!("cache {}: {e}", c.display());
-        }
-    }
-    Some(t)
 }
 
 /// Fraction of simulated k-finger probes whose mate's fused z-score beats the `shortlist(k)`-th best of

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use garita_finger::{MccTemplate, compare, extract, load_image};
+use garita_finger::{MccTemplate, compare};
+
+mod common;
 
 struct Item {
     name: String,
@@ -14,32 +16,23 @@ struct Item {
 }
 
 fn load(dir: &str) -> Result<Vec<Item>, String> {
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{dir}: {e}"))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
-    let mut items = Vec::new();
-    for path in &paths {
-        let Some(name) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
-            continue;
-        };
-        let Some((finger, _)) = name.rsplit_once('_') else {
-            continue;
-        };
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let template = load_image(&bytes, None)
-            .and_then(|i| extract(&i))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        items.push(Item {
-            finger: finger.to_owned(),
-            minutiae: template.minutiae.len(),
-            template: MccTemplate::new(&template),
-            name,
-        });
-    }
-    Ok(items)
+    garita_finger::set_images(std::path::Path::new(dir))
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|image| {
+            let template = common::template(&image.path, None)?;
+            Ok(Item {
+                name: image
+                    .path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                finger: image.finger,
+                minutiae: template.minutiae.len(),
+                template: MccTemplate::new(&template),
+            })
+        })
+        .collect()
 }
 
 fn main() -> ExitCode {

@@ -81,18 +81,28 @@ fn parse_name(path: &Path) -> Option<(String, u32)> {
     Some((finger.to_owned(), impression.parse().ok()?))
 }
 
-/// Runs both protocols on every `<finger>_<impression>.{png,tif,tiff,bmp,wsq}` image in `dir`.
+/// One image of an evaluation set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetImage {
+    /// The image file.
+    pub path: PathBuf,
+    /// The finger id (the name before the last `_`).
+    pub finger: String,
+    /// The impression number (the name after the last `_`).
+    pub impression: u32,
+}
+
+/// The `<finger>_<impression>.{png,tif,tiff,bmp}` images of `dir`, in finger order (numeric when the ids are
+/// numbers, so "first impression" is stable) and impression order. Other files are skipped.
 ///
 /// # Errors
-/// [`FingerError::Io`] when the folder cannot be listed, [`FingerError::BadEvalSet`] when it holds fewer than
-/// two fingers or no finger with two impressions.
-pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
-    let io_err = |source| FingerError::Io {
-        path: dir.to_owned(),
-        source,
-    };
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io_err)?
+/// [`FingerError::Io`] when the folder cannot be listed.
+pub fn set_images(dir: &Path) -> Result<Vec<SetImage>, FingerError> {
+    let mut images: Vec<SetImage> = std::fs::read_dir(dir)
+        .map_err(|source| FingerError::Io {
+            path: dir.to_owned(),
+            source,
+        })?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| {
@@ -101,32 +111,49 @@ pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
                     e.to_ascii_lowercase().as_str(),
                     "png" | "tif" | "tiff" | "bmp"
                 )
-            }) && parse_name(p).is_some()
+            })
+        })
+        .filter_map(|path| {
+            let (finger, impression) = parse_name(&path)?;
+            Some(SetImage {
+                path,
+                finger,
+                impression,
+            })
         })
         .collect();
-    paths.sort_by(|a, b| {
-        let ka = parse_name(a);
-        let kb = parse_name(b);
-        // Numeric finger order when the ids are numbers, so "first impression" is stable.
-        let key = |k: &Option<(String, u32)>| {
-            k.as_ref()
-                .map(|(f, i)| (f.parse::<u64>().unwrap_or(u64::MAX), f.clone(), *i))
-        };
-        key(&ka).cmp(&key(&kb))
+    images.sort_by_cached_key(|i| {
+        (
+            i.finger.parse::<u64>().unwrap_or(u64::MAX),
+            i.finger.clone(),
+            i.impression,
+        )
     });
-    let mut samples = Vec::with_capacity(paths.len());
+    Ok(images)
+}
+
+/// Runs both protocols on every `<finger>_<impression>.{png,tif,tiff,bmp,wsq}` image in `dir`.
+///
+/// # Errors
+/// [`FingerError::Io`] when the folder cannot be listed, [`FingerError::BadEvalSet`] when it holds fewer than
+/// two fingers or no finger with two impressions.
+pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
+    let images = set_images(dir)?;
+    let mut samples = Vec::with_capacity(images.len());
     let mut failures = Vec::new();
     let mut n_minutiae = 0usize;
     let start = Instant::now();
-    for path in &paths {
-        let Some((finger, impression)) = parse_name(path) else {
-            continue;
-        };
+    for SetImage {
+        path,
+        finger,
+        impression,
+    } in images
+    {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let template = std::fs::read(path)
+        let template = std::fs::read(&path)
             .map_err(|source| FingerError::Io {
                 path: path.clone(),
                 source,
