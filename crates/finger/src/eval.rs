@@ -92,7 +92,7 @@ pub struct SetImage {
     pub impression: u32,
 }
 
-/// The `<finger>_<impression>.{png,tif,tiff,bmp}` images of `dir`, in finger order (numeric when the ids are
+/// The `<finger>_<impression>.{png,tif,tiff,bmp,wsq}` images of `dir`, in finger order (numeric when the ids are
 /// numbers, so "first impression" is stable) and impression order. Other files are skipped.
 ///
 /// # Errors
@@ -109,7 +109,7 @@ pub fn set_images(dir: &Path) -> Result<Vec<SetImage>, FingerError> {
             p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
                 matches!(
                     e.to_ascii_lowercase().as_str(),
-                    "png" | "tif" | "tiff" | "bmp"
+                    "png" | "tif" | "tiff" | "bmp" | "wsq"
                 )
             })
         })
