@@ -10,15 +10,15 @@
 
 /// `(FMR, threshold)` points, FMR decreasing, threshold increasing.
 pub const CALIBRATION: [(f64, f32); 9] = [
-    (1e-1, 0.1401),
-    (5e-2, 0.2641),
-    (2e-2, 0.4808),
-    (1e-2, 0.6300),
-    (5e-3, 0.7424),
-    (2e-3, 0.8637),
-    (1e-3, 0.9073),
-    (5e-4, 0.9332),
-    (2e-4, 0.9424),
+    (1e-1, 0.1306),
+    (5e-2, 0.2475),
+    (2e-2, 0.4414),
+    (1e-2, 0.5881),
+    (5e-3, 0.6992),
+    (2e-3, 0.8386),
+    (1e-3, 0.8871),
+    (5e-4, 0.9132),
+    (2e-4, 0.9258),
 ];
 
 /// Threshold whose measured FMR is `fmr` (log-linear interpolation between table points, clamped to the table).

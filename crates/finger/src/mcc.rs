@@ -407,7 +407,7 @@ pub const N_FEATURES: usize = 4;
 
 /// Logistic fusion weights over [`Detail::features`], then the bias. Fit by `examples/fusion.rs` on the four
 /// shared sets (docs/finger.md, "Score fusion").
-pub const FUSION: [f32; N_FEATURES + 1] = [2.891_096, 7.614_342, -1.652_267, -4.292_314, 5.943_354];
+pub const FUSION: [f32; N_FEATURES + 1] = [2.992_133, 7.144_782, -1.531_365, -4.217_178, 6.591_817];
 
 /// What one comparison measured, before fusion.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
