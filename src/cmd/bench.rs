@@ -39,8 +39,9 @@ pub enum Command {
         /// subjects holds ten million templates and needs about 12 GB of memory)
         #[arg(long, value_delimiter = ',')]
         subjects: Vec<usize>,
-        /// Subjects compared in full per multi-finger probe
-        #[arg(long, default_value_t = 50)]
+        /// Subjects compared in full per ten-finger probe (fewer fingers keep proportionally more: the
+        /// server's default, `SubjectSearchParams::default()`)
+        #[arg(long, default_value_t = 100)]
         subject_shortlist: usize,
     },
     /// Cargo NII analysis time per 2000x1000 dual-energy image on one core, against the 0.5 s target and the
@@ -172,6 +173,12 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                         g.threads,
                         1.0 / g.probe_s.max(1e-9)
                     );
+                    for p in &g.fewer_fingers {
+                        println!(
+                            "  {}-finger probe {:.3} s (slowest {:.3} s), {} subjects compared in full",
+                            p.fingers, p.probe_s, p.probe_max_s, p.subjects_compared
+                        );
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -267,10 +267,26 @@ pub struct SubjectBench {
     pub probe_max_s: f64,
     /// Threads used by a search.
     pub threads: usize,
-    /// Subjects compared in full per probe.
+    /// Subjects compared in full per ten-finger probe (`SubjectSearchParams::shortlist`).
     pub shortlist: usize,
     /// Approximate bytes per template held by the (compact) gallery.
     pub bytes_per_template: usize,
+    /// Probes of one and two fingers (mobile terminals) against the same gallery: they scan fewer entries
+    /// and shortlist more subjects ([`SubjectSearchParams::subjects_for`]).
+    pub fewer_fingers: Vec<ProbeTiming>,
+}
+
+/// Wall time of probes with a given number of fingers.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProbeTiming {
+    /// Fingers in the probe.
+    pub fingers: usize,
+    /// Subjects shortlisted and compared in full.
+    pub subjects_compared: usize,
+    /// Mean seconds per probe, on the gallery's threads.
+    pub probe_s: f64,
+    /// Slowest probe, seconds.
+    pub probe_max_s: f64,
 }
 
 /// Result of [`run_subject_bench`].
@@ -323,28 +339,43 @@ pub fn run_subject_bench(
             }
         }
         let build_s = start.elapsed().as_secs_f64();
-        let mut times = Vec::new();
-        for _ in 0..5 {
-            let probe: Vec<(u8, Template)> = (1..=fingers as u8)
-                .map(|position| {
-                    let seed = &seeds[(rng.next_u64() % n_seeds as u64) as usize];
-                    (position, perturb(seed, &mut rng))
-                })
-                .collect();
-            let start = Instant::now();
-            std::hint::black_box(gallery.search(&probe, 10, params));
-            times.push(start.elapsed().as_secs_f64());
-        }
+        let mut time_probes = |k: usize| {
+            let mut times = Vec::new();
+            for _ in 0..5 {
+                let probe: Vec<(u8, Template)> = (1..=k as u8)
+                    .map(|position| {
+                        let seed = &seeds[(rng.next_u64() % n_seeds as u64) as usize];
+                        (position, perturb(seed, &mut rng))
+                    })
+                    .collect();
+                let start = Instant::now();
+                std::hint::black_box(gallery.search(&probe, 10, params));
+                times.push(start.elapsed().as_secs_f64());
+            }
+            ProbeTiming {
+                fingers: k,
+                subjects_compared: params.subjects_for(k).min(n),
+                probe_s: times.iter().sum::<f64>() / times.len() as f64,
+                probe_max_s: times.iter().copied().fold(0.0, f64::max),
+            }
+        };
+        let full = time_probes(fingers);
+        let fewer_fingers = [1, 2]
+            .into_iter()
+            .filter(|&k| k < fingers)
+            .map(&mut time_probes)
+            .collect();
         galleries.push(SubjectBench {
             subjects: n,
             fingers,
             templates: gallery.len(),
             build_s,
-            probe_s: times.iter().sum::<f64>() / times.len() as f64,
-            probe_max_s: times.iter().copied().fold(0.0, f64::max),
+            probe_s: full.probe_s,
+            probe_max_s: full.probe_max_s,
             threads: params.threads,
             shortlist: params.shortlist,
             bytes_per_template: gallery.memory_per_template(),
+            fewer_fingers,
         });
     }
     SubjectBenchReport {
@@ -365,4 +396,42 @@ fn prepare_parallel(templates: &[Template]) -> Vec<Signature> {
         out.extend(b);
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::random_template;
+
+    #[test]
+    fn subject_bench_times_full_and_fewer_finger_probes_on_the_gallery_it_built() {
+        let seeds: Vec<Template> = (0..6).map(|k| random_template(k, 30)).collect();
+        let params = SubjectSearchParams {
+            shortlist: 4,
+            threads: 1,
+        };
+        let report = run_subject_bench(&seeds, &[30], 10, 12, params);
+        assert_eq!(report.pool, 12);
+        let [gallery] = &report.galleries[..] else {
+            panic!(
+                "one gallery size asked, {} reported",
+                report.galleries.len()
+            );
+        };
+        assert_eq!((gallery.subjects, gallery.templates), (30, 300));
+        assert!(gallery.probe_s > 0.0 && gallery.probe_max_s >= gallery.probe_s);
+        // One- and two-finger probes shortlist more subjects for the same budget, capped by the gallery.
+        let fewer: Vec<(usize, usize)> = gallery
+            .fewer_fingers
+            .iter()
+            .map(|p| (p.fingers, p.subjects_compared))
+            .collect();
+        assert_eq!(fewer, vec![(1, 30), (2, 20)]);
+        assert!(
+            gallery
+                .fewer_fingers
+                .iter()
+                .all(|p| p.probe_max_s >= p.probe_s && p.probe_s > 0.0)
+        );
+    }
 }

@@ -63,7 +63,8 @@ mod template;
 mod test_util;
 
 pub use bench::{
-    BenchReport, GalleryBench, SubjectBench, SubjectBenchReport, run_bench, run_subject_bench,
+    BenchReport, GalleryBench, ProbeTiming, SubjectBench, SubjectBenchReport, run_bench,
+    run_subject_bench,
 };
 pub use calibration::{CALIBRATION, fmr_for_score, threshold_for_fmr};
 pub use error::FingerError;

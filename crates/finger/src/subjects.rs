@@ -68,7 +68,7 @@ impl SubjectSearchParams {
 impl Default for SubjectSearchParams {
     fn default() -> Self {
         Self {
-            shortlist: 50,
+            shortlist: 100,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
