@@ -1182,6 +1182,55 @@ mod tests {
         assert!(!filled[0], "background filled");
     }
 
+    /// Share of a real print's foreground re-oriented as faint.
+    fn faint_share(rel: &str) -> Option<f32> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/fingerprints")
+            .join(rel);
+        let Ok(bytes) = std::fs::read(&path) else {
+            eprintln!("skipping: {} not found", path.display());
+            return None;
+        };
+        let work = to_plane(&crate::load_image(&bytes, None).unwrap());
+        let (norm, contrast) = normalise(&work);
+        let mut field = orientation(&work);
+        let mask = segment(&work, &field).unwrap();
+        let period = ridge_period(&norm, &field, &mask);
+        let before = field.theta.data.clone();
+        let enhanced = gabor_enhance(&norm, &field, &period, &mask);
+        let foreground = mask.inside.iter().filter(|v| **v).count() as f32;
+        let Some(faint) = reorient_faint(&mut field, &enhanced, &contrast, &mask) else {
+            assert_eq!(
+                before, field.theta.data,
+                "{rel}: field changed though nothing is faint"
+            );
+            return Some(0.0);
+        };
+        for (idx, (a, b)) in before.iter().zip(&field.theta.data).enumerate() {
+            assert!(
+                faint.inside[idx] || a == b,
+                "{rel}: pixel {idx} re-oriented outside the faint region"
+            );
+        }
+        Some(faint.inside.iter().filter(|v| **v).count() as f32 / foreground)
+    }
+
+    #[test]
+    fn only_faint_prints_are_re_oriented() {
+        let Some(faint) = faint_share("FVC2000_DB1_B/110_1.tif") else {
+            return;
+        };
+        let Some(contrasted) = faint_share("toy_PNG/10_1.png") else {
+            return;
+        };
+        let Some(db3) = faint_share("FVC2000_DB3_B/101_1.tif") else {
+            return;
+        };
+        eprintln!("faint share: DB1 110_1 {faint}, toy 10_1 {contrasted}, DB3 101_1 {db3}");
+        assert!(faint > 0.8, "{faint}");
+        assert!(contrasted < 0.05 && db3 < 0.2, "{contrasted} {db3}");
+    }
+
     #[test]
     fn blank_image_is_refused() {
         let img = FingerImage::from_gray(200, 200, 500, vec![255; 200 * 200]).unwrap();
