@@ -13,10 +13,8 @@ if [ ! -d "$data" ]; then
 fi
 cargo run --release -q -p garita-finger --example eval -- \
   "$data/FVC2000_DB1_B" "$data/FVC2000_DB3_B" "$data/FVC2000_DB4_B" "$data/toy_PNG"
-# The score fusion's held-out table, weights and calibration (templates cached in a temp dir for this run).
-cache="$(mktemp -d)"
-trap 'rm -rf "$cache"' EXIT
-cargo run --release -q -p garita-finger --example fusion -- "$cache" \
+# The score fusion's held-out table, weights and calibration.
+cargo run --release -q -p garita-finger --example fusion -- \
   "$data/FVC2000_DB1_B" "$data/FVC2000_DB3_B" "$data/FVC2000_DB4_B" "$data/toy_PNG"
 cargo run --release -q -p garita-finger --example prefilter -- \
   "$data/FVC2000_DB1_B" "$data/FVC2000_DB3_B" "$data/FVC2000_DB4_B" "$data/toy_PNG"

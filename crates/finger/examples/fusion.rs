@@ -1,7 +1,8 @@
 //! Fits the matcher's score fusion ([`garita_finger::FUSION`]) and checks it set by set.
 //!
-//! `cargo run --release -p garita-finger --example fusion -- CACHE DIR...` extracts every `<finger>_<impression>`
-//! image of each folder once (templates are cached under CACHE, so matcher changes re-run in seconds), measures
+//! `cargo run --release -p garita-finger --example fusion -- [--cache CACHE] DIR...` extracts every
+//! `<finger>_<impression>` image of each folder (with `--cache`, once: templates are kept under `CACHE/<set>/`, so
+//! matcher changes re-run in seconds; delete it after an extractor change), measures
 //! every i<j pair with [`garita_finger::compare_detail`], then fits a logistic model of "same finger" on the
 //! features by Newton's method, with genuine and impostor pairs weighted equally. It prints the all-pairs EER
 //! per set of: the LSS-R score alone, the fusion fit on the *other* sets (leave one set out: what a new sensor
@@ -23,13 +24,13 @@ struct Pair {
     features: [f32; N_FEATURES],
 }
 
-fn templates(cache: &Path, dir: &str) -> Result<Vec<(String, Template)>, String> {
+fn templates(cache: Option<&Path>, dir: &str) -> Result<Vec<(String, Template)>, String> {
     let dir = Path::new(dir);
-    let cache = cache.join(common::set_name(dir));
+    let cache = cache.map(|c| c.join(common::set_name(dir)));
     garita_finger::set_images(dir)
         .map_err(|e| e.to_string())?
         .into_iter()
-        .map(|image| Ok((image.finger, common::template(&image.path, Some(&cache))?)))
+        .map(|image| Ok((image.finger, common::template(&image.path, cache.as_deref())?)))
         .collect()
 }
 
@@ -149,13 +150,17 @@ fn print_calibration(all: &[&Pair]) {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some((cache, dirs)) = args.split_first() else {
-        eprintln!("usage: fusion CACHE DIR...");
-        return ExitCode::FAILURE;
+    let (cache, dirs) = match args.first().map(String::as_str) {
+        Some("--cache") if args.len() > 1 => (Some(Path::new(&args[1])), &args[2..]),
+        _ => (None, &args[..]),
     };
+    if dirs.is_empty() {
+        eprintln!("usage: fusion [--cache CACHE] DIR...");
+        return ExitCode::FAILURE;
+    }
     let mut sets = Vec::new();
     for dir in dirs {
-        match templates(Path::new(cache), dir) {
+        match templates(cache, dir) {
             Ok(items) => sets.push(measure(&items)),
             Err(e) => {
                 eprintln!("{e}");
