@@ -20,7 +20,10 @@ use std::sync::RwLock;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Decision threshold as a false match rate per comparison: 1 in 10,000 for a finger-level match.
+/// Decision threshold as a false match rate per comparison: 1 in 10,000 for a finger-level match. The shipped
+/// calibration table (`garita_finger::CALIBRATION`, 16,320 impostor scores) ends at 2 in 10,000, and
+/// `threshold_for_fmr` clamps to it: the threshold in force is that point's (score 0.93), the strictest the
+/// shared data can measure. A deployment that recalibrates on its own impostors gets the true 10⁻⁴ point.
 pub const ALERT_FMR: f64 = 1e-4;
 
 /// What one node's gallery holds: the templates, and in a cluster the shards they are of.
