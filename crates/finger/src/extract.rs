@@ -325,10 +325,12 @@ const FAINT_CONTRAST: (f32, f32) = (8.0, 16.0);
 /// Iterative enhancement where the print is faint. On faint or dry skin (ridges broken into dots, DB1 finger
 /// 110) the raw gradients are mostly noise and the first orientation field bends ridges the wrong way; the first
 /// Gabor output has continuous ridges, so its gradients give a better field. Blends the two fields, by doubled
-/// angles, according to the raw contrast, and returns the foreground pixels whose direction changed (`None`, field
-/// untouched, when no foreground pixel is faint), so only those are filtered again. Iterative enhancement with a re-estimated orientation:
-/// Maltoni et al., Handbook of Fingerprint Recognition, 2nd ed., §3.6; contrast-gated here, because on
-/// well-contrasted prints a second pass only reinforces what the first filter invented near cores.
+/// angles, according to the raw contrast, and returns the foreground pixels whose direction changed (`None`,
+/// field untouched, when no foreground pixel is faint), so only those are filtered again.
+///
+/// Iterative enhancement with a re-estimated orientation: Maltoni et al., Handbook of Fingerprint Recognition,
+/// 2nd ed., §3.6. Gated by contrast here because on well-contrasted prints a second pass over the whole print
+/// only reinforced what the first filter invented near cores (DB3 and DB4 got worse; docs/finger.md).
 fn reorient_faint(
     field: &mut Field,
     enhanced: &Plane,
