@@ -638,6 +638,64 @@ fn format_commands_work_on_real_files_and_refuse_bad_ones() {
     fails(d, &["cargo", "dicos-info", "junk.wsq"], "", "junk.wsq");
 }
 
+/// `garita finger eval` on a small real set: rates, and where the errors come from (fingers and pairs), in text
+/// and JSON; a folder of one finger is refused with the reason.
+#[test]
+fn finger_eval_reports_rates_and_where_the_errors_come_from() {
+    let Some(db1) = shared_file("fingerprints/FVC2000_DB1_B") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let set = d.join("set");
+    std::fs::create_dir(&set).unwrap();
+    for finger in ["101", "105", "110"] {
+        for impression in 1..=3 {
+            let name = format!("{finger}_{impression}.tif");
+            std::fs::copy(db1.join(&name), set.join(&name)).unwrap();
+        }
+    }
+    let text = ok(d, &["finger", "eval", "set"], "");
+    assert!(text.contains("9 images, 0 failed to enrol"), "{text}");
+    assert!(text.contains("where the errors come from"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(d, &["finger", "eval", "set", "--json"], "")).unwrap();
+    let all = &report["all_pairs"];
+    assert_eq!(
+        (all["genuine"].as_u64(), all["impostor"].as_u64()),
+        (Some(9), Some(27))
+    );
+    let errors = &report["errors"];
+    let rejected: u64 = errors["rejected_by_finger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[1].as_u64().unwrap())
+        .sum();
+    let fmr100 = all["fmr100"].as_f64().unwrap();
+    assert!(
+        (100.0 * rejected as f64 / 9.0 - fmr100).abs() < 1e-6,
+        "{errors}"
+    );
+    let lowest = errors["lowest_genuine"].as_array().unwrap();
+    assert_eq!(lowest.len(), 9);
+    for pair in lowest {
+        let (a, b) = (pair["a"].as_str().unwrap(), pair["b"].as_str().unwrap());
+        assert_eq!(a[..3], b[..3], "a genuine pair is one finger: {pair}");
+    }
+    let highest = errors["highest_impostor"].as_array().unwrap();
+    assert_eq!(highest.len(), 10);
+    assert!(highest[0]["score"].as_f64() >= highest[9]["score"].as_f64());
+
+    let one = d.join("one");
+    std::fs::create_dir(&one).unwrap();
+    for impression in 1..=2 {
+        let name = format!("101_{impression}.tif");
+        std::fs::copy(db1.join(&name), one.join(&name)).unwrap();
+    }
+    fails(d, &["finger", "eval", "one"], "", "two fingers");
+}
+
 /// Issue 8: `garita demo` fills a fresh data directory through the signed capture path — people whose second
 /// crossing raises alerts (prior crossing and the watchlist's categories), declared consignments with lanes — and
 /// refuses a directory that already holds data.

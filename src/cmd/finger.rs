@@ -39,6 +39,36 @@ pub enum Command {
     },
 }
 
+/// Where the all-pairs errors come from: the fingers and pairs to look at first (`--json` lists ten of each).
+fn print_error_sources(errors: &garita_finger::ErrorSources) {
+    let pairs = |list: &[garita_finger::PairScore]| {
+        list.iter()
+            .take(5)
+            .map(|p| format!("{} × {} {:.3}", p.a, p.b, p.score))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "where the errors come from (all pairs, threshold {:.4} at FMR ≤ 1 %):",
+        errors.fmr100_threshold
+    );
+    let fingers: Vec<String> = errors
+        .rejected_by_finger
+        .iter()
+        .map(|(finger, rejected, of)| format!("{finger} {rejected}/{of}"))
+        .collect();
+    println!(
+        "  genuine pairs rejected, by finger: {}",
+        if fingers.is_empty() {
+            "none".to_owned()
+        } else {
+            fingers.join(", ")
+        }
+    );
+    println!("  lowest genuine: {}", pairs(&errors.lowest_genuine));
+    println!("  highest impostor: {}", pairs(&errors.highest_impostor));
+}
+
 /// Reads and extracts one image.
 pub fn template_of(path: &Path, ppi: Option<u32>) -> anyhow::Result<Template> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -146,6 +176,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                     "timing: extraction {:.1} ms/image, comparison {:.1} µs/pair",
                     report.extract_ms, report.compare_us
                 );
+                print_error_sources(&report.errors);
             }
         }
     }

@@ -30,7 +30,12 @@ fn templates(cache: Option<&Path>, dir: &str) -> Result<Vec<(String, Template)>,
     garita_finger::set_images(dir)
         .map_err(|e| e.to_string())?
         .into_iter()
-        .map(|image| Ok((image.finger, common::template(&image.path, cache.as_deref())?)))
+        .map(|image| {
+            Ok((
+                image.finger,
+                common::template(&image.path, cache.as_deref())?,
+            ))
+        })
         .collect()
 }
 

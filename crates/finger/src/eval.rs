@@ -60,6 +60,8 @@ pub struct EvalReport {
     pub all_pairs: Rates,
     /// FVC2000 protocol.
     pub fvc: Rates,
+    /// Where the all-pairs errors come from.
+    pub errors: ErrorSources,
     /// Impostor scores of the all-pairs protocol, for threshold calibration.
     #[serde(skip)]
     pub impostor_scores: Vec<f32>,
@@ -68,7 +70,100 @@ pub struct EvalReport {
     pub genuine_scores: Vec<f32>,
 }
 
+/// One compared pair of images and its score.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PairScore {
+    /// First image's file name (the probe).
+    pub a: String,
+    /// Second image's file name.
+    pub b: String,
+    /// The comparison score.
+    pub score: f32,
+}
+
+/// Where a set's errors come from (all-pairs protocol): what a new sensor's evaluation needs to look at first.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ErrorSources {
+    /// The decision threshold at FMR ≤ 1 % (the one FMR100 is read at): at most 1 % of impostor pairs score at
+    /// or above it.
+    pub fmr100_threshold: f32,
+    /// Genuine pairs rejected at that threshold, per finger: (finger, rejected, genuine pairs), most first.
+    pub rejected_by_finger: Vec<(String, usize, usize)>,
+    /// The lowest-scoring genuine pairs, lowest first.
+    pub lowest_genuine: Vec<PairScore>,
+    /// The highest-scoring impostor pairs, highest first.
+    pub highest_impostor: Vec<PairScore>,
+}
+
+/// Pairs listed in each of [`ErrorSources`]' lists.
+const LISTED_PAIRS: usize = 10;
+
+/// The error sources of scored pairs: `(score, i, j, genuine)` over `names` and the `fingers` of the images.
+fn error_sources(
+    pairs: &[(f32, usize, usize, bool)],
+    names: &[String],
+    fingers: &[String],
+) -> ErrorSources {
+    let mut impostor: Vec<f32> = pairs.iter().filter(|p| !p.3).map(|p| p.0).collect();
+    impostor.sort_by(|x, y| y.total_cmp(x));
+    // The lowest threshold that accepts at most 1 % of impostors: just above the first impostor score that
+    // would exceed the allowance (the next higher score of any pair), as `rates` chooses it for FMR100.
+    let allowed = impostor.len() / 100;
+    let threshold = match impostor.get(allowed) {
+        None => f32::NEG_INFINITY,
+        Some(&cut) => pairs
+            .iter()
+            .map(|p| p.0)
+            .filter(|s| *s > cut)
+            .fold(f32::INFINITY, f32::min),
+    };
+    let mut by_finger: Vec<(String, usize, usize)> = Vec::new();
+    for &(score, i, _, genuine) in pairs {
+        if !genuine {
+            continue;
+        }
+        let slot = match by_finger.iter().position(|f| f.0 == fingers[i]) {
+            Some(k) => k,
+            None => {
+                by_finger.push((fingers[i].clone(), 0, 0));
+                by_finger.len() - 1
+            }
+        };
+        by_finger[slot].2 += 1;
+        if score < threshold {
+            by_finger[slot].1 += 1;
+        }
+    }
+    by_finger.retain(|f| f.1 > 0);
+    by_finger.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+    let listed = |genuine: bool| {
+        let mut chosen: Vec<&(f32, usize, usize, bool)> =
+            pairs.iter().filter(|p| p.3 == genuine).collect();
+        if genuine {
+            chosen.sort_by(|x, y| x.0.total_cmp(&y.0));
+        } else {
+            chosen.sort_by(|x, y| y.0.total_cmp(&x.0));
+        }
+        chosen
+            .into_iter()
+            .take(LISTED_PAIRS)
+            .map(|&(score, i, j, _)| PairScore {
+                a: names[i].clone(),
+                b: names[j].clone(),
+                score,
+            })
+            .collect()
+    };
+    ErrorSources {
+        fmr100_threshold: threshold,
+        rejected_by_finger: by_finger,
+        lowest_genuine: listed(true),
+        highest_impostor: listed(false),
+    }
+}
+
 struct Sample {
+    name: String,
     finger: String,
     impression: u32,
     template: Option<MccTemplate>,
@@ -171,6 +266,7 @@ pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
             }
         };
         samples.push(Sample {
+            name,
             finger,
             impression,
             template,
@@ -200,6 +296,7 @@ pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
     let mut fvc_impostor = Vec::new();
     let finger_ids = finger_indices(&samples);
     let mut scored: Vec<ScoredPair> = Vec::new();
+    let mut listed: Vec<(f32, usize, usize, bool)> = Vec::new();
     let mut n_compares = 0usize;
     let start = Instant::now();
     for i in 0..samples.len() {
@@ -212,6 +309,7 @@ pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
                 fingers: (finger_ids[i], finger_ids[j]),
                 fvc: a.finger == b.finger || (is_first(&samples, i) && is_first(&samples, j)),
             });
+            listed.push((s, i, j, a.finger == b.finger));
             if a.finger == b.finger {
                 genuine.push(s);
             } else {
@@ -244,6 +342,11 @@ pub fn eval_dir(dir: &Path) -> Result<EvalReport, FingerError> {
         compare_us,
         all_pairs,
         fvc,
+        errors: error_sources(
+            &listed,
+            &samples.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            &samples.iter().map(|s| s.finger.clone()).collect::<Vec<_>>(),
+        ),
         impostor_scores: impostor,
         genuine_scores: genuine,
     })
@@ -399,6 +502,53 @@ pub fn rates(genuine: &[f32], impostor: &[f32]) -> Rates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_sources_reject_what_fmr100_rejects_and_name_the_pairs() {
+        // 4 fingers × 5 impressions with random scores: genuine pairs higher on average, finger "c" weak.
+        let fingers: Vec<String> = (0..20)
+            .map(|k| ["a", "b", "c", "d"][k / 5].to_owned())
+            .collect();
+        let names: Vec<String> = (0..20)
+            .map(|k| format!("{}_{}", fingers[k], k % 5 + 1))
+            .collect();
+        let mut rng = crate::rng::XorShift64::new(5);
+        let mut pairs = Vec::new();
+        for i in 0..20 {
+            for j in i + 1..20 {
+                let genuine = fingers[i] == fingers[j];
+                let noise = (rng.next_u64() % 1000) as f32 / 1000.0;
+                let score = match (genuine, fingers[i].as_str()) {
+                    (true, "c") => 0.3 * noise,
+                    (true, _) => 0.4 + 0.6 * noise,
+                    (false, _) => 0.5 * noise,
+                };
+                pairs.push((score, i, j, genuine));
+            }
+        }
+        let sources = error_sources(&pairs, &names, &fingers);
+        let genuine: Vec<f32> = pairs.iter().filter(|p| p.3).map(|p| p.0).collect();
+        let impostor: Vec<f32> = pairs.iter().filter(|p| !p.3).map(|p| p.0).collect();
+        let rejected: usize = sources.rejected_by_finger.iter().map(|f| f.1).sum();
+        let fmr100 = rates(&genuine, &impostor).fmr100;
+        assert!((100.0 * rejected as f64 / genuine.len() as f64 - fmr100).abs() < 1e-9);
+        assert_eq!(sources.rejected_by_finger[0], ("c".to_owned(), 10, 10));
+        let accepted = impostor
+            .iter()
+            .filter(|s| **s >= sources.fmr100_threshold)
+            .count();
+        assert!(accepted * 100 <= impostor.len());
+        assert_eq!(sources.lowest_genuine.len(), LISTED_PAIRS);
+        assert!(sources.lowest_genuine.iter().all(|p| p.a.starts_with("c_")));
+        assert!(
+            sources
+                .lowest_genuine
+                .windows(2)
+                .all(|w| w[0].score <= w[1].score)
+        );
+        let top = impostor.iter().copied().fold(f32::MIN, f32::max);
+        assert_eq!(sources.highest_impostor[0].score, top);
+    }
 
     #[test]
     fn rates_of_separated_scores_are_zero() {
