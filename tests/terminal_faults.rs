@@ -718,8 +718,9 @@ fn lossy_slow_link_in_a_network_namespace() {
 }
 
 /// The operator's commands on real files: `enroll --images` (WSQ) and `enroll --an2` queue and return at once with
-/// no server, `status` explains the outbox in text, then the agent delivers both and the server accepts them
-/// (the WSQ as a finger sample, the transaction as an ANSI/NIST enrollment).
+/// no server, `enroll` says per finger image what it found and asks for a new capture of a blank one, `status`
+/// explains the outbox in text, then the agent delivers both and the server accepts them (the WSQ images as
+/// finger samples, the transaction as an ANSI/NIST enrollment).
 #[test]
 fn enroll_commands_queue_offline_and_status_explains() {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
@@ -738,11 +739,37 @@ fn enroll_commands_queue_offline_and_status_explains() {
         "--device",
         &site.device.to_string(),
     ];
+    // A blank scan next to the real print: a finger lifted too early.
+    let blank = site.dir.path().join("blank.wsq");
+    let gray = garita_wsq::GrayImage::new(300, 300, vec![250; 300 * 300]).unwrap();
+    let options = garita_wsq::EncodeOptions {
+        ppi: Some(500),
+        ..Default::default()
+    };
+    std::fs::write(&blank, garita_wsq::encode(&gray, &options).unwrap()).unwrap();
     let mut args = vec!["terminal", "enroll"];
     args.extend(local);
-    args.extend(["--images", wsq.to_str().unwrap(), "--positions", "2"]);
+    args.extend([
+        "--images",
+        wsq.to_str().unwrap(),
+        blank.to_str().unwrap(),
+        "--positions",
+        "2,7",
+    ]);
     let printed = garita(site.dir.path(), &args);
     assert!(printed.starts_with("queued seq 1"), "{printed}");
+    assert!(
+        printed.contains(&format!("finger image {}: ", wsq.display()))
+            && printed.contains(" minutiae"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(
+            "RECAPTURE {}: no fingerprint found",
+            blank.display()
+        )),
+        "{printed}"
+    );
     assert!(
         printed.contains("no local watchlist snapshot yet"),
         "{printed}"

@@ -223,16 +223,41 @@ async fn queue(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Searches the enrollment's images against the local watchlist and prints each hit.
-async fn local_alerts(outbox: &Outbox, images: Vec<Vec<u8>>) -> anyhow::Result<()> {
+/// Checks each finger image of the enrollment (asking for a new capture of a blank or sparse one while the
+/// person is still there), then searches them against the local watchlist and prints each hit.
+async fn local_alerts(
+    outbox: &Outbox,
+    paths: &[PathBuf],
+    images: Vec<Vec<u8>>,
+) -> anyhow::Result<()> {
+    let extracted = tokio::task::spawn_blocking(move || {
+        images
+            .iter()
+            .map(|bytes| {
+                garita_finger::load_image(bytes, None).and_then(|i| garita_finger::extract(&i))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    for (path, result) in paths.iter().zip(&extracted) {
+        match garita_finger::capture_advice(result) {
+            Some(advice) => println!("RECAPTURE {}: {advice}", path.display()),
+            None => {
+                let minutiae = result.as_ref().map_or(0, |t| t.minutiae.len());
+                println!("finger image {}: {minutiae} minutiae", path.display());
+            }
+        }
+    }
     let version = outbox.watchlist_version().await?;
     if version == 0 {
         println!("no local watchlist snapshot yet: the server will search on arrival");
         return Ok(());
     }
     let entries = outbox.watchlist_entries().await?;
+    let probes: Vec<garita_finger::Template> =
+        extracted.into_iter().filter_map(Result::ok).collect();
     let alerts =
-        tokio::task::spawn_blocking(move || garita_terminal::match_images(&entries, &images))
+        tokio::task::spawn_blocking(move || garita_terminal::match_templates(&entries, &probes))
             .await?;
     for alert in &alerts {
         println!(
@@ -371,7 +396,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                     let (outbox, _) = open(&local).await?;
                     let code =
                         queue(&local, PayloadType::Encounter, payload, blobs.clone()).await?;
-                    local_alerts(&outbox, blobs).await?;
+                    local_alerts(&outbox, &images, blobs).await?;
                     Ok(code)
                 }
             },

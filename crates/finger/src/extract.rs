@@ -116,6 +116,32 @@ pub fn extract(image: &FingerImage) -> Result<Template, FingerError> {
     extract_inner(image, None)
 }
 
+/// Fewest minutiae for a print to be searched with confidence. NIST bozorth3 refuses prints under 10 minutiae,
+/// and garita's LSS-R averages over at least 8 pairs: a print with fewer than 12 leaves the matcher little to
+/// align and consolidate, so an operator should capture it again while the person is still there.
+pub const FEW_MINUTIAE: usize = 12;
+
+/// What to tell the operator about one captured finger image, from its extraction: `None` when it is fit to
+/// search, otherwise what went wrong and what to do.
+#[must_use]
+pub fn capture_advice(extracted: &Result<Template, FingerError>) -> Option<String> {
+    match extracted {
+        Ok(template) if template.minutiae.len() >= FEW_MINUTIAE => None,
+        Ok(template) => Some(format!(
+            "only {} minutiae found (fewer than {FEW_MINUTIAE}): capture the finger again, pressed flat and \
+             centred on the scanner",
+            template.minutiae.len()
+        )),
+        Err(FingerError::NoFingerprint { .. }) => Some(
+            "no fingerprint found in the image: clean the scanner and capture the finger again"
+                .to_owned(),
+        ),
+        Err(err) => Some(format!(
+            "the image cannot be used ({err}): capture the finger again"
+        )),
+    }
+}
+
 /// Like [`extract`], and also renders the binarised ridges, skeleton and mask at 500 ppi into `sink` (a
 /// development aid for looking at what the extractor saw).
 ///
@@ -1231,6 +1257,21 @@ mod tests {
         eprintln!("faint share: DB1 110_1 {faint}, toy 10_1 {contrasted}, DB3 101_1 {db3}");
         assert!(faint > 0.8, "{faint}");
         assert!(contrasted < 0.05 && db3 < 0.2, "{contrasted} {db3}");
+    }
+
+    #[test]
+    fn capture_advice_asks_again_for_blank_or_sparse_prints_only() {
+        let blank = FingerImage::from_gray(200, 200, 500, vec![255; 200 * 200]).unwrap();
+        let advice = capture_advice(&extract(&blank)).unwrap();
+        assert!(advice.contains("no fingerprint"), "{advice}");
+        let mut sparse = crate::test_util::random_template(3, 40);
+        assert_eq!(capture_advice(&Ok(sparse.clone())), None);
+        sparse.minutiae.truncate(FEW_MINUTIAE - 1);
+        let advice = capture_advice(&Ok(sparse)).unwrap();
+        assert!(advice.contains("only 11 minutiae"), "{advice}");
+        let junk = crate::load_image(b"not an image", None)
+            .map(|_| crate::test_util::random_template(1, 1));
+        assert!(capture_advice(&junk).unwrap().contains("cannot be used"));
     }
 
     #[test]

@@ -151,6 +151,10 @@ pub(crate) struct CaptureResponse {
     /// On a cluster: whether the 1:N search reached every gallery shard (absent on a single node).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) search: Option<crate::matcher::SearchReport>,
+    /// Per finger sample of a new encounter: minutiae found, whether it was searched, and advice to capture it
+    /// again when it is unusable or sparse (absent when the capture has no finger image, and on a replay).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) fingers: Vec<crate::matcher::FingerCheck>,
 }
 
 fn answer(outcome: IngestOutcome, seq: u64) -> Result<(StatusCode, Json<Receipt>), ApiError> {
@@ -242,6 +246,7 @@ pub(crate) async fn replay(
         receipt,
         alerts,
         search: None,
+        fingers: Vec::new(),
     }))
 }
 
@@ -355,7 +360,7 @@ pub(crate) async fn ingest(
     }
     // 1:N search before answering, so the site sees a hit at once. The capture is already durable: a failure
     // here is logged and the capture still acknowledged.
-    let (alerts, search) = match receipt.encounter_id {
+    let (alerts, search, fingers) = match receipt.encounter_id {
         Some(encounter_id) if status == StatusCode::CREATED => {
             match crate::matcher::enroll_and_search(&state, encounter_id).await {
                 Ok(found) => found,
@@ -369,11 +374,11 @@ pub(crate) async fn ingest(
                             complete: false,
                             missing_shards: part.cluster.all_shards().into_iter().collect(),
                         });
-                    (Vec::new(), report)
+                    (Vec::new(), report, Vec::new())
                 }
             }
         }
-        _ => (Vec::new(), None),
+        _ => (Vec::new(), None, Vec::new()),
     };
     Ok((
         status,
@@ -381,6 +386,7 @@ pub(crate) async fn ingest(
             receipt,
             alerts,
             search,
+            fingers,
         }),
     ))
 }

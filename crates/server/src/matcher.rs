@@ -481,6 +481,23 @@ pub(crate) struct SearchReport {
     pub(crate) missing_shards: Vec<u32>,
 }
 
+/// What the 1:N search made of one finger sample of a capture, so the site can capture a finger again while the
+/// person is still there.
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct FingerCheck {
+    pub(crate) sample_id: Uuid,
+    /// Finger position (ANSI/NIST FGP code).
+    pub(crate) position: u8,
+    /// Minutiae found; absent when no template could be made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) minutiae: Option<usize>,
+    /// Whether the sample was searched (and is now enrolled).
+    pub(crate) searched: bool,
+    /// Why and how to capture it again, when that is worth it (`garita_finger::capture_advice`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) advice: Option<String>,
+}
+
 /// Raises an alert for each hit against `encounter_id`, in the hit's category (the watchlist's, else
 /// prior-crossing).
 pub(crate) async fn raise_alerts(
@@ -507,18 +524,21 @@ pub(crate) async fn raise_alerts(
     Ok(alerts)
 }
 
+/// What [`enroll_and_search`] found: the alerts, the cluster's search report, and a check per finger sample.
+pub(crate) type Enrolled = (Vec<Alert>, Option<SearchReport>, Vec<FingerCheck>);
+
 /// Extracts templates from the encounter's finger samples, searches them against the gallery, raises alerts,
-/// then adds the new templates to the gallery. Images that cannot be read are logged and skipped: the capture
-/// itself is already accepted.
+/// then adds the new templates to the gallery. Images that cannot be read are logged and skipped (their check
+/// says so and what to do): the capture itself is already accepted.
 ///
 /// # Errors
 /// When the store fails.
 pub(crate) async fn enroll_and_search(
     state: &AppState,
     encounter_id: Uuid,
-) -> Result<(Vec<Alert>, Option<SearchReport>), ApiError> {
+) -> Result<Enrolled, ApiError> {
     let Some(encounter) = state.store.encounter(encounter_id).await? else {
-        return Ok((Vec::new(), None));
+        return Ok((Vec::new(), None, Vec::new()));
     };
     let samples = state.store.samples_of_encounter(encounter_id).await?;
     let mut probes = Vec::new();
@@ -531,23 +551,34 @@ pub(crate) async fn enroll_and_search(
         probes.push((sample, bytes));
     }
     if probes.is_empty() {
-        return Ok((Vec::new(), None));
+        return Ok((Vec::new(), None, Vec::new()));
     }
-    let extracted = tokio::task::spawn_blocking(move || {
-        probes
-            .into_iter()
-            .filter_map(|(sample, bytes)| {
-                let result = garita_finger::load_image(&bytes, None).and_then(|image| garita_finger::extract(&image));
-                match result {
-                    Ok(template) if !template.minutiae.is_empty() => Some((sample, template)),
-                    Ok(_) => None,
-                    Err(err) => {
-                        tracing::warn!(sample = %sample.id, error = %err, "no template from this sample");
-                        None
-                    }
+    let (extracted, checks) = tokio::task::spawn_blocking(move || {
+        let mut extracted = Vec::new();
+        let mut checks = Vec::new();
+        for (sample, bytes) in probes {
+            let result = garita_finger::load_image(&bytes, None)
+                .and_then(|image| garita_finger::extract(&image));
+            let mut check = FingerCheck {
+                sample_id: sample.id,
+                position: sample.position.code(),
+                minutiae: None,
+                searched: false,
+                advice: garita_finger::capture_advice(&result),
+            };
+            match result {
+                Ok(template) => {
+                    check.minutiae = Some(template.minutiae.len());
+                    check.searched = true;
+                    extracted.push((sample, template));
                 }
-            })
-            .collect::<Vec<_>>()
+                Err(err) => {
+                    tracing::warn!(sample = %sample.id, error = %err, "no template from this sample");
+                }
+            }
+            checks.push(check);
+        }
+        (extracted, checks)
     })
     .await
     .map_err(|err| ApiError::internal(&err))?;
@@ -599,5 +630,5 @@ pub(crate) async fn enroll_and_search(
             .await
             .map_err(|err| cluster_error(&err))?;
     }
-    Ok((alerts, report))
+    Ok((alerts, report, checks))
 }

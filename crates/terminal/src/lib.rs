@@ -35,7 +35,7 @@ mod watchlist;
 pub use error::TerminalError;
 pub use forward::{Agent, AgentConfig, RunReport};
 pub use outbox::{Capture, CaptureStatus, Outbox, Pending, Summary, list, summary};
-pub use watchlist::{LOCAL_ALERT_FMR, LocalAlert, match_images, verify_snapshot};
+pub use watchlist::{LOCAL_ALERT_FMR, LocalAlert, match_images, match_templates, verify_snapshot};
 
 /// Opens the outbox database of `dir` read-only for status (no passphrase needed: nothing sealed is read).
 ///

@@ -154,6 +154,19 @@ impl Outbox {
 /// Searches finger images (WSQ or PNG bytes) against the local watchlist; returns the listed subjects whose best
 /// finger score clears the [`LOCAL_ALERT_FMR`] threshold, best first. Images that do not decode are skipped.
 pub fn match_images(entries: &[SnapshotEntry], images: &[Vec<u8>]) -> Vec<LocalAlert> {
+    let probes: Vec<Template> = images
+        .iter()
+        .filter_map(|image| {
+            garita_finger::load_image(image, None)
+                .and_then(|i| garita_finger::extract(&i))
+                .ok()
+        })
+        .collect();
+    match_templates(entries, &probes)
+}
+
+/// [`match_images`] for templates already extracted (the terminal extracts once, to advise on each finger too).
+pub fn match_templates(entries: &[SnapshotEntry], probes: &[Template]) -> Vec<LocalAlert> {
     let mut gallery: Gallery<usize> = Gallery::new();
     for (index, entry) in entries.iter().enumerate() {
         for text in &entry.templates {
@@ -168,13 +181,8 @@ pub fn match_images(entries: &[SnapshotEntry], images: &[Vec<u8>]) -> Vec<LocalA
     }
     let threshold = threshold_for_fmr(LOCAL_ALERT_FMR);
     let mut best: Vec<(usize, f32)> = Vec::new();
-    for image in images {
-        let Ok(probe) =
-            garita_finger::load_image(image, None).and_then(|i| garita_finger::extract(&i))
-        else {
-            continue;
-        };
-        for candidate in gallery.search(&probe, TOP_K, SearchParams::default()) {
+    for probe in probes {
+        for candidate in gallery.search(probe, TOP_K, SearchParams::default()) {
             if candidate.score < threshold {
                 continue;
             }

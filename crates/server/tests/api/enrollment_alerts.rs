@@ -185,3 +185,46 @@ async fn every_finger_of_a_multi_finger_encounter_is_searchable() {
         "a print matched across finger positions: {misplaced}"
     );
 }
+
+/// A blank scan (a finger lifted too early, a dirty glass) is accepted with the capture but cannot be searched:
+/// the answer says so per finger and asks for a new capture, while the good finger is searched and enrolled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answer_says_which_fingers_were_searched_and_which_to_capture_again() {
+    let Some(good) = fvc_as_wsq("103_1.tif") else {
+        return;
+    };
+    let gray = garita_wsq::GrayImage::new(300, 300, vec![250; 300 * 300]).unwrap();
+    let options = garita_wsq::EncodeOptions {
+        ppi: Some(500),
+        ..Default::default()
+    };
+    let blank = garita_wsq::encode(&gray, &options).unwrap();
+    let server = Server::start_full(1024 * 1024, |state| state).await;
+    let answer = enroll_fingers(&server, &[(2, &good), (7, &blank)]).await;
+    let fingers = answer["fingers"].as_array().unwrap();
+    assert_eq!(fingers.len(), 2, "{answer}");
+    let by_position = |p: u64| {
+        fingers
+            .iter()
+            .find(|f| f["position"].as_u64() == Some(p))
+            .unwrap()
+    };
+    let (searched, blank) = (by_position(2), by_position(7));
+    assert_eq!(searched["searched"], true);
+    assert!(searched["minutiae"].as_u64().unwrap() >= garita_finger::FEW_MINUTIAE as u64);
+    assert!(searched.get("advice").is_none(), "{searched}");
+    assert_eq!(blank["searched"], false);
+    assert!(blank.get("minutiae").is_none());
+    let advice = blank["advice"].as_str().unwrap();
+    assert!(
+        advice.contains("no fingerprint") && advice.contains("again"),
+        "{advice}"
+    );
+    // The good finger was enrolled: its second impression finds this person.
+    let person = subject_of(&server, &answer).await;
+    let again = enroll(&server, &fvc_as_wsq("103_2.tif").unwrap()).await;
+    assert!(
+        alerted_subjects(&again).contains(&(person, "prior-crossing".to_owned())),
+        "{again}"
+    );
+}
