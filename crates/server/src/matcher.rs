@@ -542,23 +542,45 @@ pub(crate) async fn enroll_and_search(
     };
     let samples = state.store.samples_of_encounter(encounter_id).await?;
     let mut probes = Vec::new();
+    let mut unsearchable = Vec::new();
     for sample in samples {
-        let decodable = matches!(sample.format, SampleFormat::Wsq | SampleFormat::Png);
-        if sample.modality != Modality::Finger || !decodable {
+        if sample.modality != Modality::Finger {
+            continue;
+        }
+        if !matches!(
+            sample.format,
+            SampleFormat::Wsq | SampleFormat::Png | SampleFormat::Iso19794_2
+        ) {
+            unsearchable.push(FingerCheck {
+                sample_id: sample.id,
+                position: sample.position.code(),
+                minutiae: None,
+                searched: false,
+                advice: Some(format!(
+                    "{} finger images are not searched: send WSQ, PNG or an ISO/IEC 19794-2 minutiae record",
+                    sample.format
+                )),
+            });
             continue;
         }
         let bytes = state.store.blobs().get(sample.blob_sha256.as_str()).await?;
         probes.push((sample, bytes));
     }
     if probes.is_empty() {
-        return Ok((Vec::new(), None, Vec::new()));
+        return Ok((Vec::new(), None, unsearchable));
     }
     let (extracted, checks) = tokio::task::spawn_blocking(move || {
         let mut extracted = Vec::new();
-        let mut checks = Vec::new();
+        let mut checks = unsearchable;
         for (sample, bytes) in probes {
-            let result = garita_finger::load_image(&bytes, None)
-                .and_then(|image| garita_finger::extract(&image));
+            // A minutiae record is searched as sent; an image is decoded and its minutiae extracted.
+            let result = match sample.format {
+                SampleFormat::Iso19794_2 => {
+                    garita_finger::from_iso_19794_2(&bytes).map(|(template, _)| template)
+                }
+                _ => garita_finger::load_image(&bytes, None)
+                    .and_then(|image| garita_finger::extract(&image)),
+            };
             let mut check = FingerCheck {
                 sample_id: sample.id,
                 position: sample.position.code(),
@@ -569,8 +591,11 @@ pub(crate) async fn enroll_and_search(
             match result {
                 Ok(template) => {
                     check.minutiae = Some(template.minutiae.len());
-                    check.searched = true;
-                    extracted.push((sample, template));
+                    // A record may carry no minutiae at all: nothing to search or enrol.
+                    if !template.minutiae.is_empty() {
+                        check.searched = true;
+                        extracted.push((sample, template));
+                    }
                 }
                 Err(err) => {
                     tracing::warn!(sample = %sample.id, error = %err, "no template from this sample");

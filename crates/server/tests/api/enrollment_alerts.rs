@@ -228,3 +228,64 @@ async fn the_answer_says_which_fingers_were_searched_and_which_to_capture_again(
         "{again}"
     );
 }
+
+/// A minutiae record (ISO/IEC 19794-2) is searched as sent, so templates travel: a terminal that only sends
+/// minutiae still finds prior crossings. A finger image in a format the engine does not decode is accepted but
+/// reported as not searched, with what to send instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minutiae_records_are_searched_and_undecodable_formats_are_reported() {
+    let (Some(first), Some(second)) = (fvc_as_wsq("106_1.tif"), fvc_as_wsq("106_2.tif")) else {
+        return;
+    };
+    let server = Server::start_full(1024 * 1024, |state| state).await;
+    let enrolled = enroll(&server, &first).await;
+    let person = subject_of(&server, &enrolled).await;
+    let image = garita_finger::load_image(&second, None).unwrap();
+    let template = garita_finger::extract(&image).unwrap();
+    let view = garita_finger::ViewInfo {
+        finger_position: 2,
+        impression_type: 0,
+    };
+    let record = garita_finger::to_iso_19794_2(&template, view).unwrap();
+    let payload = serde_json::to_vec(&json!({
+        "subject": { "claimed_citizenship": "HND" },
+        "samples": [
+            { "modality": "finger", "position": 2, "format": "iso-19794-2", "blob": 0 },
+            { "modality": "finger", "position": 3, "format": "jpeg", "blob": 1 }
+        ]
+    }))
+    .unwrap();
+    let jpeg: &[u8] = b"\xff\xd8\xff\xe0 not decoded by the matcher";
+    let body = signed_capture(
+        &server.bio,
+        server.bio.next_seq(),
+        PayloadType::Encounter,
+        &payload,
+        &[&record, jpeg],
+    );
+    let answer = server
+        .call(Method::POST, "/api/v1/captures", None, Some(body))
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    let answer = answer.body;
+    assert!(
+        alerted_subjects(&answer).contains(&(person, "prior-crossing".to_owned())),
+        "{answer}"
+    );
+    let fingers = answer["fingers"].as_array().unwrap();
+    let record_check = fingers.iter().find(|f| f["position"] == 2).unwrap();
+    assert_eq!(record_check["searched"], true);
+    assert_eq!(
+        record_check["minutiae"].as_u64(),
+        Some(template.minutiae.len() as u64)
+    );
+    let jpeg_check = fingers.iter().find(|f| f["position"] == 3).unwrap();
+    assert_eq!(jpeg_check["searched"], false);
+    assert!(
+        jpeg_check["advice"]
+            .as_str()
+            .unwrap()
+            .contains("send WSQ, PNG"),
+        "{jpeg_check}"
+    );
+}
