@@ -138,6 +138,25 @@ text_enum!(
     }
 );
 
+impl SampleFormat {
+    /// The media type a sample of this format is served and shared as. ISO/IEC 19794-2 has no registered one:
+    /// `application/x-iso-19794-2`, so a partner can still tell a minutiae record from raw bytes.
+    #[must_use]
+    pub fn media_type(self) -> &'static str {
+        match self {
+            SampleFormat::Wsq => "image/x-wsq",
+            SampleFormat::Png => "image/png",
+            SampleFormat::Jpeg => "image/jpeg",
+            SampleFormat::Jp2 => "image/jp2",
+            SampleFormat::Raw => "application/octet-stream",
+            SampleFormat::Iso19794_2 => ISO_19794_2_MEDIA_TYPE,
+        }
+    }
+}
+
+/// Media type of an ISO/IEC 19794-2 finger minutiae record ([`SampleFormat::media_type`]).
+pub const ISO_19794_2_MEDIA_TYPE: &str = "application/x-iso-19794-2";
+
 text_enum!(
     /// Why a watchlist entry exists, and so what kind of alert a match raises.
     WatchlistCategory, "category" {

@@ -15,8 +15,8 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use garita_model::{
-    Agency, AlertStatus, CountryCode, DecisionKind, DeviceKind, Mobility, Role, SampleFormat,
-    SiteKind, Username, WatchlistCategory, parse_public_key,
+    Agency, AlertStatus, CountryCode, DecisionKind, DeviceKind, Mobility, Role, SiteKind, Username,
+    WatchlistCategory, parse_public_key,
 };
 use garita_store::{AuditEvent, AuditFilter, Paged};
 use serde::Deserialize;
@@ -597,16 +597,6 @@ pub(crate) async fn encounter_an2(
     result.map(|(_, bytes)| bytes)
 }
 
-fn media_type(format: SampleFormat) -> &'static str {
-    match format {
-        SampleFormat::Wsq => "image/x-wsq",
-        SampleFormat::Png => "image/png",
-        SampleFormat::Jpeg => "image/jpeg",
-        SampleFormat::Jp2 => "image/jp2",
-        SampleFormat::Raw | SampleFormat::Iso19794_2 => "application/octet-stream",
-    }
-}
-
 /// A sample, the subject it belongs to and its bytes as captured; the caller checks the role and audits.
 pub(crate) async fn sample_with_bytes(
     state: &AppState,
@@ -649,7 +639,7 @@ async fn get_sample_content(
     .await?;
     let (sample, _, bytes) = result?;
     Response::builder()
-        .header(header::CONTENT_TYPE, media_type(sample.format))
+        .header(header::CONTENT_TYPE, sample.format.media_type())
         .header(header::CACHE_CONTROL, "no-store")
         .body(Body::from(bytes))
         .map_err(|err| ApiError::internal(&err))

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use garita_ledger::{LedgerEntry, TlogProof};
-use garita_model::{Modality, SampleFormat};
+use garita_model::Modality;
 use garita_share::{
     Agreement, Answer, BundleInfo, Direction, LastImport, PreparedRecord, RecordKind, SHARE_ACTION,
     SharingKey, SignedAnswer, SourceRecord,
@@ -602,16 +602,7 @@ fn package_sample(
     bytes: &[u8],
     now: OffsetDateTime,
 ) -> (String, Vec<u8>) {
-    let raw = || {
-        let media = match sample.format {
-            SampleFormat::Wsq => "image/x-wsq",
-            SampleFormat::Png => "image/png",
-            SampleFormat::Jpeg => "image/jpeg",
-            SampleFormat::Jp2 => "image/jp2",
-            SampleFormat::Raw | SampleFormat::Iso19794_2 => "application/octet-stream",
-        };
-        (media.to_owned(), bytes.to_vec())
-    };
+    let raw = || (sample.format.media_type().to_owned(), bytes.to_vec());
     if !matches!(sample.modality, Modality::Finger | Modality::Palm) {
         return raw();
     }
@@ -1087,7 +1078,10 @@ async fn find_hits(
                     }
                 }
             }
-        } else if media_type == "image/x-wsq" || media_type == "image/png" {
+        } else if media_type == "image/x-wsq"
+            || media_type == "image/png"
+            || media_type == garita_model::ISO_19794_2_MEDIA_TYPE
+        {
             images.push((garita_finger::UNKNOWN_POSITION, content.clone()));
         }
     }
@@ -1097,8 +1091,13 @@ async fn find_hits(
             images
                 .iter()
                 .filter_map(|(position, bytes)| {
-                    garita_finger::load_image(bytes, Some(500))
-                        .and_then(|image| garita_finger::extract(&image))
+                    // A minutiae record is searched as sent; an image is decoded and extracted.
+                    garita_finger::from_iso_19794_2(bytes)
+                        .map(|(template, _)| template)
+                        .or_else(|_| {
+                            garita_finger::load_image(bytes, Some(500))
+                                .and_then(|image| garita_finger::extract(&image))
+                        })
                         .ok()
                         .filter(|template| !template.minutiae.is_empty())
                         .map(|template| (*position, template))

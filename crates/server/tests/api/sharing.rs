@@ -576,3 +576,102 @@ async fn a_scanned_consignment_travels_with_its_dicos_scan() {
         "{consignment:?}"
     );
 }
+
+/// Templates travel between agencies too: a finger captured at A as an ISO/IEC 19794-2 minutiae record is shared
+/// under its own media type, and B's 1:N search of the import finds the person B lists and answers with the hit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_minutiae_record_is_searched_by_the_partner() {
+    let (Some(p_at_b), Some(p_at_a)) = (fvc_as_wsq("104_1.tif"), fvc_as_wsq("104_2.tif")) else {
+        return;
+    };
+    let a = start("MEX").await;
+    let b = start("USA").await;
+    let (a_keys, b_keys) = (identity(&a).await, identity(&b).await);
+    let id = Uuid::new_v4();
+    for (server, body) in [
+        (&a, agreement(id, "outgoing", "agency-b", &b_keys, None)),
+        (
+            &b,
+            agreement(
+                id,
+                "incoming",
+                "agency-a",
+                &a_keys,
+                Some(&a_keys["log_vkey"]),
+            ),
+        ),
+    ] {
+        let created = server
+            .call(
+                Method::POST,
+                "/api/v1/share/agreements",
+                Some(&server.token("admin")),
+                Some(body),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    }
+    // B lists P; A meets P and its terminal sends only minutiae.
+    let p_b = enroll(&b, &p_at_b, "HND", "Listed").await;
+    let p_b_subject = b
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v1/encounters/{}",
+                p_b["encounter_id"].as_str().unwrap()
+            ),
+            Some(&b.token("analyst")),
+            None,
+        )
+        .await
+        .body["subject_id"]
+        .clone();
+    let listed = b
+        .call(Method::POST, "/api/v1/watchlist", Some(&b.token("analyst")),
+            Some(json!({ "subject_id": p_b_subject, "category": "smuggler", "source_agency": "CBP", "reason": "record test" })))
+        .await;
+    assert_eq!(listed.status, StatusCode::CREATED);
+    let template =
+        garita_finger::extract(&garita_finger::load_image(&p_at_a, None).unwrap()).unwrap();
+    let view = garita_finger::ViewInfo {
+        finger_position: 2,
+        impression_type: 0,
+    };
+    let record = garita_finger::to_iso_19794_2(&template, view).unwrap();
+    let payload = serde_json::to_vec(&json!({
+        "subject": { "claimed_citizenship": "HND", "given_name": "Test", "family_name": "Minutiae" },
+        "samples": [{ "modality": "finger", "position": 2, "format": "iso-19794-2", "blob": 0 }]
+    }))
+    .unwrap();
+    let body = signed_capture(
+        &a.bio,
+        a.bio.next_seq(),
+        PayloadType::Encounter,
+        &payload,
+        &[&record],
+    );
+    let captured = a.submit(&body).await;
+    assert_eq!(captured.status, StatusCode::CREATED, "{:?}", captured.body);
+    assert_eq!(captured.body["fingers"][0]["searched"], true);
+
+    let (_, bundle) = export(&a, id).await;
+    let imported = post_bytes(&b, "/api/v1/share/imports", &b.token("supervisor"), bundle).await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{imported:?}");
+    let outcome = imported.body;
+    let sample = outcome["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "sample")
+        .unwrap();
+    assert_eq!(
+        sample["files"]["image"]["media_type"],
+        garita_model::ISO_19794_2_MEDIA_TYPE
+    );
+    let answers = outcome["answers"].as_array().unwrap();
+    assert_eq!(
+        answers.len(),
+        1,
+        "B's search of the record found P: {outcome}"
+    );
+}
