@@ -86,6 +86,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             ppi,
         } => {
             let template = template_of(&image, ppi)?;
+            if let Some(advice) = garita_finger::capture_advice(Ok(&template)) {
+                eprintln!("warning: {}: {advice}", image.display());
+            }
             if let Some(out) = iso {
                 let record = garita_finger::to_iso_19794_2(&template, ViewInfo::default())?;
                 std::fs::write(&out, record)

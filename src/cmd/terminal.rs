@@ -240,7 +240,7 @@ async fn local_alerts(
     })
     .await?;
     for (path, result) in paths.iter().zip(&extracted) {
-        match garita_finger::capture_advice(result) {
+        match garita_finger::capture_advice(result.as_ref()) {
             Some(advice) => println!("RECAPTURE {}: {advice}", path.display()),
             None => {
                 let minutiae = result.as_ref().map_or(0, |t| t.minutiae.len());

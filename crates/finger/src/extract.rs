@@ -124,7 +124,7 @@ pub const FEW_MINUTIAE: usize = 12;
 /// What to tell the operator about one captured finger image, from its extraction: `None` when it is fit to
 /// search, otherwise what went wrong and what to do.
 #[must_use]
-pub fn capture_advice(extracted: &Result<Template, FingerError>) -> Option<String> {
+pub fn capture_advice(extracted: Result<&Template, &FingerError>) -> Option<String> {
     match extracted {
         Ok(template) if template.minutiae.len() >= FEW_MINUTIAE => None,
         Ok(template) => Some(format!(
@@ -1262,16 +1262,20 @@ mod tests {
     #[test]
     fn capture_advice_asks_again_for_blank_or_sparse_prints_only() {
         let blank = FingerImage::from_gray(200, 200, 500, vec![255; 200 * 200]).unwrap();
-        let advice = capture_advice(&extract(&blank)).unwrap();
+        let advice = capture_advice(extract(&blank).as_ref()).unwrap();
         assert!(advice.contains("no fingerprint"), "{advice}");
         let mut sparse = crate::test_util::random_template(3, 40);
-        assert_eq!(capture_advice(&Ok(sparse.clone())), None);
+        assert_eq!(capture_advice(Ok(&sparse)), None);
         sparse.minutiae.truncate(FEW_MINUTIAE - 1);
-        let advice = capture_advice(&Ok(sparse)).unwrap();
+        let advice = capture_advice(Ok(&sparse)).unwrap();
         assert!(advice.contains("only 11 minutiae"), "{advice}");
         let junk = crate::load_image(b"not an image", None)
             .map(|_| crate::test_util::random_template(1, 1));
-        assert!(capture_advice(&junk).unwrap().contains("cannot be used"));
+        assert!(
+            capture_advice(junk.as_ref())
+                .unwrap()
+                .contains("cannot be used")
+        );
     }
 
     #[test]

@@ -586,7 +586,7 @@ pub(crate) async fn enroll_and_search(
                 position: sample.position.code(),
                 minutiae: None,
                 searched: false,
-                advice: garita_finger::capture_advice(&result),
+                advice: garita_finger::capture_advice(result.as_ref()),
             };
             match result {
                 Ok(template) => {
