@@ -10,7 +10,7 @@ use garita_model::PayloadType;
 use garita_server::AppState;
 use garita_server::matcher::ClusterConfig;
 use garita_store::testdb::TestDatabase;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -385,5 +385,179 @@ async fn the_node_route_refuses_users_and_unsigned_calls() {
     assert_eq!(answer["node"], me.to_string());
     assert_eq!(answer["shards"].as_array().unwrap().len(), 32, "{answer}");
     drop(node);
+    drop(db);
+}
+
+/// A request to one node, as `Server::call` sends to the harness's own listener.
+async fn call_at(
+    server: &Server,
+    node: &Node,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> crate::harness::Answer {
+    let mut request = server
+        .client
+        .request(method, format!("{}{path}", node.base))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    Server::answer_of(request.send().await.unwrap()).await
+}
+
+/// A partner's bundle arriving at a cluster node whose 1:N search cannot reach every shard is refused with 503
+/// and stores nothing (no import, no records, no answer); once the survivors take the lost node's shards, the
+/// partner's retry of the same bundle imports it once, with its answer, and a further retry is a replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_import_during_a_partial_search_stores_nothing_and_its_retry_imports_once() {
+    use crate::sharing::{agreement, enroll, export, identity, start};
+    let (Some(p_at_b), Some(p_at_a)) = (fvc_as_wsq("107_1.tif"), fvc_as_wsq("107_2.tif")) else {
+        return;
+    };
+    let Some(db) = test_database().await else {
+        return;
+    };
+    // A: a single agency server. B: a cluster of three nodes.
+    let a = start("MEX").await;
+    let b = start("USA").await;
+    let mut nodes = vec![
+        Node::start(&b, &db, fast()).await,
+        Node::start(&b, &db, fast()).await,
+        Node::start(&b, &db, fast()).await,
+    ];
+    wait_for_split(&nodes.iter().collect::<Vec<_>>()).await;
+    let a_keys = identity(&a).await;
+    let b_keys = call_at(
+        &b,
+        &nodes[0],
+        Method::GET,
+        "/api/v1/share/identity",
+        &b.token("admin"),
+        None,
+    )
+    .await
+    .body;
+    let id = Uuid::new_v4();
+    let made = a
+        .call(
+            Method::POST,
+            "/api/v1/share/agreements",
+            Some(&a.token("admin")),
+            Some(agreement(id, "outgoing", "agency-b", &b_keys, None)),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+    let made = call_at(
+        &b,
+        &nodes[0],
+        Method::POST,
+        "/api/v1/share/agreements",
+        &b.token("admin"),
+        Some(agreement(
+            id,
+            "incoming",
+            "agency-a",
+            &a_keys,
+            Some(&a_keys["log_vkey"]),
+        )),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+
+    // B lists P; the shard holding P is owned by one node, which is then lost.
+    let p_b = enroll_at(&b, &nodes[0], &p_at_b).await;
+    let person = subject_of(&b, &p_b).await;
+    let listed = call_at(&b, &nodes[0], Method::POST, "/api/v1/watchlist", &b.token("analyst"),
+        Some(json!({ "subject_id": person, "category": "smuggler", "source_agency": "CBP", "reason": "cluster import test" })))
+        .await;
+    assert_eq!(listed.status, StatusCode::CREATED, "{listed:?}");
+    let shard = nodes[0].cluster().shard_of(person);
+    let owner = nodes[0]
+        .cluster()
+        .assignment()
+        .await
+        .unwrap()
+        .iter()
+        .find(|s| s.shard == shard)
+        .unwrap()
+        .owner
+        .unwrap();
+    let lost = nodes.iter().position(|n| n.id() == owner).unwrap();
+    nodes[lost].crash();
+    let survivor = &nodes[(lost + 1) % 3];
+
+    // A meets P and shares the encounter.
+    enroll(&a, &p_at_a, "HND", "Partner").await;
+    let (_, bundle) = export(&a, id).await;
+    let import = |bundle: Vec<u8>| {
+        let (b, survivor) = (&b, survivor);
+        async move {
+            b.client
+                .post(format!("{}/api/v1/share/imports", survivor.base))
+                .bearer_auth(b.token("supervisor"))
+                .header("content-type", "application/octet-stream")
+                .body(bundle)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let imports_at_b = || async {
+        call_at(
+            &b,
+            survivor,
+            Method::GET,
+            "/api/v1/share/imports",
+            &b.token("auditor"),
+            None,
+        )
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .len()
+    };
+
+    // During the gap the search is partial: refused, and nothing of the bundle is kept.
+    let refused = Server::answer_of(import(bundle.clone()).await).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{refused:?}"
+    );
+    assert_eq!(refused.code(), "search-incomplete");
+    assert_eq!(imports_at_b().await, 0, "a refused import was stored");
+    let answers = b.store.list_answers(Some(id)).await.unwrap();
+    assert!(answers.is_empty(), "{answers:?}");
+
+    // After the timeout the survivors own every shard; the partner's retry imports once, answer included.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let owners = survivor.cluster().assignment().await.unwrap();
+        if owners
+            .iter()
+            .all(|s| s.owner.is_some() && s.owner != Some(owner))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the lost node's shards were never taken: {owners:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let imported = Server::answer_of(import(bundle.clone()).await).await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{imported:?}");
+    let answers = imported.body["answers"].as_array().unwrap();
+    assert_eq!(answers.len(), 1, "{}", imported.body);
+    assert_eq!(imports_at_b().await, 1);
+    assert_eq!(b.store.list_answers(Some(id)).await.unwrap().len(), 1);
+    let again = Server::answer_of(import(bundle).await).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
+    assert_eq!(again.code(), "replayed-bundle");
+    assert_eq!(imports_at_b().await, 1);
+    drop(nodes);
     drop(db);
 }

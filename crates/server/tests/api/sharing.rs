@@ -12,7 +12,12 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// Enrolls one right-index WSQ impression of a person of `citizenship`; returns the capture response.
-async fn enroll(server: &Server, wsq: &[u8], citizenship: &str, family_name: &str) -> Value {
+pub(crate) async fn enroll(
+    server: &Server,
+    wsq: &[u8],
+    citizenship: &str,
+    family_name: &str,
+) -> Value {
     let payload = serde_json::to_vec(&json!({
         "subject": { "claimed_citizenship": citizenship, "given_name": "Test", "family_name": family_name },
         "samples": [{ "modality": "finger", "position": 2, "format": "wsq", "blob": 0 }]
@@ -30,7 +35,7 @@ async fn enroll(server: &Server, wsq: &[u8], citizenship: &str, family_name: &st
     answer.body
 }
 
-async fn start(country: &str) -> Server {
+pub(crate) async fn start(country: &str) -> Server {
     let country = garita_model::CountryCode::new(country).unwrap();
     Server::start_configured(
         |config| {
@@ -42,7 +47,7 @@ async fn start(country: &str) -> Server {
     .await
 }
 
-async fn identity(server: &Server) -> Value {
+pub(crate) async fn identity(server: &Server) -> Value {
     let answer = server
         .call(
             Method::GET,
@@ -55,7 +60,7 @@ async fn identity(server: &Server) -> Value {
     answer.body
 }
 
-fn agreement(
+pub(crate) fn agreement(
     id: Uuid,
     direction: &str,
     partner: &str,
@@ -101,7 +106,10 @@ async fn post_bytes(
         .await
 }
 
-async fn export(server: &Server, agreement: Uuid) -> (reqwest::header::HeaderMap, Vec<u8>) {
+pub(crate) async fn export(
+    server: &Server,
+    agreement: Uuid,
+) -> (reqwest::header::HeaderMap, Vec<u8>) {
     let response = server
         .client
         .post(format!(
