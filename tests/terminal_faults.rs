@@ -747,14 +747,27 @@ fn enroll_commands_queue_offline_and_status_explains() {
         ..Default::default()
     };
     std::fs::write(&blank, garita_wsq::encode(&gray, &options).unwrap()).unwrap();
+    // And the same print as a minutiae record, as a sensor SDK would write it.
+    let record = site.dir.path().join("print.fmr");
+    let template = garita_finger::template_from_bytes(&std::fs::read(&wsq).unwrap(), None).unwrap();
+    let view = garita_finger::ViewInfo {
+        finger_position: 3,
+        impression_type: 0,
+    };
+    std::fs::write(
+        &record,
+        garita_finger::to_iso_19794_2(&template, view).unwrap(),
+    )
+    .unwrap();
     let mut args = vec!["terminal", "enroll"];
     args.extend(local);
     args.extend([
         "--images",
         wsq.to_str().unwrap(),
         blank.to_str().unwrap(),
+        record.to_str().unwrap(),
         "--positions",
-        "2,7",
+        "2,7,3",
     ]);
     let printed = garita(site.dir.path(), &args);
     assert!(printed.starts_with("queued seq 1"), "{printed}");
@@ -767,6 +780,14 @@ fn enroll_commands_queue_offline_and_status_explains() {
         printed.contains(&format!(
             "RECAPTURE {}: no fingerprint found",
             blank.display()
+        )),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(
+            "finger image {}: {} minutiae",
+            record.display(),
+            template.minutiae.len()
         )),
         "{printed}"
     );

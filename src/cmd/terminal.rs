@@ -77,7 +77,7 @@ pub enum Command {
         /// An ANSI/NIST-ITL transaction to send as it is
         #[arg(long, conflicts_with = "images", required_unless_present = "images")]
         an2: Option<PathBuf>,
-        /// Finger images (WSQ or PNG), one sample each
+        /// Finger images (WSQ, PNG or JPEG) or ISO/IEC 19794-2 minutiae records (.fmr/.iso), one sample each
         #[arg(long, num_args = 1..)]
         images: Vec<PathBuf>,
         /// NIST finger position of each image, in order (1 right thumb ... 10 left little; 0 unknown)
@@ -181,7 +181,12 @@ fn encounter_payload(
                 "wsq" => "wsq",
                 "png" => "png",
                 "jpg" | "jpeg" => "jpeg",
-                other => bail!("{}: unknown image type {other:?}", path.display()),
+                // ISO/IEC 19794-2 finger minutiae records, as sensor SDKs write them.
+                "fmr" | "iso" => "iso-19794-2",
+                other => bail!(
+                    "{}: unknown image type {other:?} (wsq, png, jpg, or fmr/iso for a minutiae record)",
+                    path.display()
+                ),
             };
             Ok(serde_json::json!({
                 "modality": "finger",
@@ -233,9 +238,7 @@ async fn local_alerts(
     let extracted = tokio::task::spawn_blocking(move || {
         images
             .iter()
-            .map(|bytes| {
-                garita_finger::load_image(bytes, None).and_then(|i| garita_finger::extract(&i))
-            })
+            .map(|bytes| garita_finger::template_from_bytes(bytes, None))
             .collect::<Vec<_>>()
     })
     .await?;

@@ -116,6 +116,18 @@ pub fn extract(image: &FingerImage) -> Result<Template, FingerError> {
     extract_inner(image, None)
 }
 
+/// The template of a finger sample's bytes: an ISO/IEC 19794-2 minutiae record (it starts with `FMR\0`) as
+/// sent, otherwise an image (PNG, TIFF, BMP, WSQ) decoded at `ppi` (see [`load_image`]) and its minutiae extracted.
+///
+/// # Errors
+/// A malformed record; otherwise as [`load_image`] and [`extract`].
+pub fn template_from_bytes(bytes: &[u8], ppi: Option<u32>) -> Result<Template, FingerError> {
+    if bytes.starts_with(b"FMR\0") {
+        return crate::from_iso_19794_2(bytes).map(|(template, _)| template);
+    }
+    extract(&crate::load_image(bytes, ppi)?)
+}
+
 /// Fewest minutiae for a print to be searched with confidence. NIST bozorth3 refuses prints under 10 minutiae,
 /// and garita's LSS-R averages over at least 8 pairs: a print with fewer than 12 leaves the matcher little to
 /// align and consolidate, so an operator should capture it again while the person is still there.
@@ -1257,6 +1269,23 @@ mod tests {
         eprintln!("faint share: DB1 110_1 {faint}, toy 10_1 {contrasted}, DB3 101_1 {db3}");
         assert!(faint > 0.8, "{faint}");
         assert!(contrasted < 0.05 && db3 < 0.2, "{contrasted} {db3}");
+    }
+
+    #[test]
+    fn template_from_bytes_reads_minutiae_records_as_sent_and_images_by_extraction() {
+        let template = crate::test_util::random_template(8, 30);
+        let record = crate::to_iso_19794_2(&template, crate::ViewInfo::default()).unwrap();
+        let read = template_from_bytes(&record, None).unwrap();
+        assert_eq!(read.minutiae.len(), 30);
+        assert!(matches!(
+            template_from_bytes(&record[..20], None),
+            Err(FingerError::Malformed { .. })
+        ));
+        let blank = crate::load_image(&[], None).unwrap_err();
+        assert_eq!(
+            template_from_bytes(&[], None).unwrap_err().to_string(),
+            blank.to_string()
+        );
     }
 
     #[test]

@@ -69,7 +69,9 @@ pub use bench::{
 pub use calibration::{CALIBRATION, fmr_for_score, threshold_for_fmr};
 pub use error::FingerError;
 pub use eval::{ErrorSources, EvalReport, PairScore, Rates, SetImage, eval_dir, rates, set_images};
-pub use extract::{FEW_MINUTIAE, MAX_MINUTIAE, capture_advice, extract, extract_debug};
+pub use extract::{
+    FEW_MINUTIAE, MAX_MINUTIAE, capture_advice, extract, extract_debug, template_from_bytes,
+};
 pub use gallery::{
     Candidate, FingerCandidates, Gallery, SIGNATURE_WORDS, SearchParams, Signature, fuse_fingers,
 };

@@ -574,13 +574,7 @@ pub(crate) async fn enroll_and_search(
         let mut checks = unsearchable;
         for (sample, bytes) in probes {
             // A minutiae record is searched as sent; an image is decoded and its minutiae extracted.
-            let result = match sample.format {
-                SampleFormat::Iso19794_2 => {
-                    garita_finger::from_iso_19794_2(&bytes).map(|(template, _)| template)
-                }
-                _ => garita_finger::load_image(&bytes, None)
-                    .and_then(|image| garita_finger::extract(&image)),
-            };
+            let result = garita_finger::template_from_bytes(&bytes, None);
             let mut check = FingerCheck {
                 sample_id: sample.id,
                 position: sample.position.code(),

@@ -1091,13 +1091,7 @@ async fn find_hits(
             images
                 .iter()
                 .filter_map(|(position, bytes)| {
-                    // A minutiae record is searched as sent; an image is decoded and extracted.
-                    garita_finger::from_iso_19794_2(bytes)
-                        .map(|(template, _)| template)
-                        .or_else(|_| {
-                            garita_finger::load_image(bytes, Some(500))
-                                .and_then(|image| garita_finger::extract(&image))
-                        })
+                    garita_finger::template_from_bytes(bytes, Some(500))
                         .ok()
                         .filter(|template| !template.minutiae.is_empty())
                         .map(|template| (*position, template))

@@ -156,11 +156,7 @@ impl Outbox {
 pub fn match_images(entries: &[SnapshotEntry], images: &[Vec<u8>]) -> Vec<LocalAlert> {
     let probes: Vec<Template> = images
         .iter()
-        .filter_map(|image| {
-            garita_finger::load_image(image, None)
-                .and_then(|i| garita_finger::extract(&i))
-                .ok()
-        })
+        .filter_map(|image| garita_finger::template_from_bytes(image, None).ok())
         .collect();
     match_templates(entries, &probes)
 }
