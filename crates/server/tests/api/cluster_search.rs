@@ -112,6 +112,24 @@ async fn wait_for_split(nodes: &[&Node]) {
     }
 }
 
+/// Stops the node owning `person`'s shard, as a crash would; returns its index and id.
+async fn crash_owner_of(nodes: &mut [Node], person: Uuid) -> (usize, Uuid) {
+    let shard = nodes[0].cluster().shard_of(person);
+    let owner = nodes[0]
+        .cluster()
+        .assignment()
+        .await
+        .unwrap()
+        .iter()
+        .find(|s| s.shard == shard)
+        .unwrap()
+        .owner
+        .unwrap();
+    let lost = nodes.iter().position(|n| n.id() == owner).unwrap();
+    nodes[lost].crash();
+    (lost, owner)
+}
+
 /// Enrolls one right-index WSQ through `node` as the harness's biometric terminal.
 async fn enroll_at(server: &Server, node: &Node, wsq: &[u8]) -> Value {
     let payload = serde_json::to_vec(&json!({
@@ -263,19 +281,7 @@ async fn a_lost_node_makes_the_search_partial_then_pending_then_alerted() {
     wait_for_split(&nodes.iter().collect::<Vec<_>>()).await;
     let first = enroll_at(&server, &nodes[0], &a1).await;
     let person = subject_of(&server, &first).await;
-    let shard = nodes[0].cluster().shard_of(person);
-    let owner = nodes[0]
-        .cluster()
-        .assignment()
-        .await
-        .unwrap()
-        .iter()
-        .find(|s| s.shard == shard)
-        .unwrap()
-        .owner
-        .unwrap();
-    let lost = nodes.iter().position(|n| n.id() == owner).unwrap();
-    nodes[lost].crash();
+    let (lost, owner) = crash_owner_of(&mut nodes, person).await;
     let survivor = &nodes[(lost + 1) % 3];
 
     // During the gap the owner still looks alive but does not answer: partial, never a silent miss.
@@ -287,6 +293,7 @@ async fn a_lost_node_makes_the_search_partial_then_pending_then_alerted() {
         .iter()
         .map(|s| s.as_u64().unwrap())
         .collect();
+    let shard = nodes[0].cluster().shard_of(person);
     assert!(missing.contains(&u64::from(shard)), "{second}");
     assert!(alerted(&second).is_empty(), "{second}");
     let encounter: Uuid = second["encounter_id"].as_str().unwrap().parse().unwrap();
@@ -473,19 +480,7 @@ async fn a_partner_import_during_a_partial_search_stores_nothing_and_its_retry_i
         Some(json!({ "subject_id": person, "category": "smuggler", "source_agency": "CBP", "reason": "cluster import test" })))
         .await;
     assert_eq!(listed.status, StatusCode::CREATED, "{listed:?}");
-    let shard = nodes[0].cluster().shard_of(person);
-    let owner = nodes[0]
-        .cluster()
-        .assignment()
-        .await
-        .unwrap()
-        .iter()
-        .find(|s| s.shard == shard)
-        .unwrap()
-        .owner
-        .unwrap();
-    let lost = nodes.iter().position(|n| n.id() == owner).unwrap();
-    nodes[lost].crash();
+    let (lost, owner) = crash_owner_of(&mut nodes, person).await;
     let survivor = &nodes[(lost + 1) % 3];
 
     // A meets P and shares the encounter.

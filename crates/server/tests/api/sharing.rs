@@ -35,6 +35,33 @@ pub(crate) async fn enroll(
     answer.body
 }
 
+/// Enrolls a person at `server` from one impression and puts them on its watchlist in `category`; returns the
+/// subject id.
+pub(crate) async fn list_person(server: &Server, wsq: &[u8], category: &str) -> Value {
+    let enrolled = enroll(server, wsq, "HND", "Listed").await;
+    let encounter = enrolled["encounter_id"].as_str().unwrap();
+    let subject = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/encounters/{encounter}"),
+            Some(&server.token("analyst")),
+            None,
+        )
+        .await
+        .body["subject_id"]
+        .clone();
+    let listed = server
+        .call(
+            Method::POST,
+            "/api/v1/watchlist",
+            Some(&server.token("analyst")),
+            Some(json!({ "subject_id": subject, "category": category, "source_agency": "CBP", "reason": "sharing test" })),
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::CREATED, "{listed:?}");
+    subject
+}
+
 pub(crate) async fn start(country: &str) -> Server {
     let country = garita_model::CountryCode::new(country).unwrap();
     Server::start_configured(
@@ -169,23 +196,7 @@ async fn two_agencies_share_search_answer_and_cosign() {
     assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
 
     // B knows person P as a gang member.
-    let p_b = enroll(&b, &p_at_b, "HND", "Listed").await;
-    let p_b_encounter = p_b["encounter_id"].as_str().unwrap();
-    let p_b_subject = b
-        .call(
-            Method::GET,
-            &format!("/api/v1/encounters/{p_b_encounter}"),
-            Some(&b.token("analyst")),
-            None,
-        )
-        .await
-        .body["subject_id"]
-        .clone();
-    let listed = b
-        .call(Method::POST, "/api/v1/watchlist", Some(&b.token("analyst")),
-            Some(json!({ "subject_id": p_b_subject, "category": "gang-member", "source_agency": "CBP", "reason": "two-agency test" })))
-        .await;
-    assert_eq!(listed.status, StatusCode::CREATED);
+    list_person(&b, &p_at_b, "gang-member").await;
 
     // A meets P (another impression of the same finger) and Q, one of its own citizens.
     let p_a = enroll(&a, &p_at_a, "HND", "Secretname").await;
@@ -620,25 +631,7 @@ async fn a_shared_minutiae_record_is_searched_by_the_partner() {
         assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
     }
     // B lists P; A meets P and its terminal sends only minutiae.
-    let p_b = enroll(&b, &p_at_b, "HND", "Listed").await;
-    let p_b_subject = b
-        .call(
-            Method::GET,
-            &format!(
-                "/api/v1/encounters/{}",
-                p_b["encounter_id"].as_str().unwrap()
-            ),
-            Some(&b.token("analyst")),
-            None,
-        )
-        .await
-        .body["subject_id"]
-        .clone();
-    let listed = b
-        .call(Method::POST, "/api/v1/watchlist", Some(&b.token("analyst")),
-            Some(json!({ "subject_id": p_b_subject, "category": "smuggler", "source_agency": "CBP", "reason": "record test" })))
-        .await;
-    assert_eq!(listed.status, StatusCode::CREATED);
+    list_person(&b, &p_at_b, "smuggler").await;
     let template =
         garita_finger::extract(&garita_finger::load_image(&p_at_a, None).unwrap()).unwrap();
     let view = garita_finger::ViewInfo {
