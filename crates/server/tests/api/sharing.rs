@@ -115,6 +115,36 @@ pub(crate) fn agreement(
     })
 }
 
+/// The default agreement (encounters and finger samples, A to B), recorded on both sides; returns its id.
+async fn agree(a: &Server, b: &Server) -> Uuid {
+    let (a_keys, b_keys) = (identity(a).await, identity(b).await);
+    let id = Uuid::new_v4();
+    for (server, body) in [
+        (a, agreement(id, "outgoing", "agency-b", &b_keys, None)),
+        (
+            b,
+            agreement(
+                id,
+                "incoming",
+                "agency-a",
+                &a_keys,
+                Some(&a_keys["log_vkey"]),
+            ),
+        ),
+    ] {
+        let created = server
+            .call(
+                Method::POST,
+                "/api/v1/share/agreements",
+                Some(&server.token("admin")),
+                Some(body),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    }
+    id
+}
+
 /// `POST` of raw bytes, answer as bytes with status and headers.
 async fn post_bytes(
     server: &Server,
@@ -605,31 +635,7 @@ async fn a_shared_minutiae_record_is_searched_by_the_partner() {
     };
     let a = start("MEX").await;
     let b = start("USA").await;
-    let (a_keys, b_keys) = (identity(&a).await, identity(&b).await);
-    let id = Uuid::new_v4();
-    for (server, body) in [
-        (&a, agreement(id, "outgoing", "agency-b", &b_keys, None)),
-        (
-            &b,
-            agreement(
-                id,
-                "incoming",
-                "agency-a",
-                &a_keys,
-                Some(&a_keys["log_vkey"]),
-            ),
-        ),
-    ] {
-        let created = server
-            .call(
-                Method::POST,
-                "/api/v1/share/agreements",
-                Some(&server.token("admin")),
-                Some(body),
-            )
-            .await;
-        assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
-    }
+    let id = agree(&a, &b).await;
     // B lists P; A meets P and its terminal sends only minutiae.
     list_person(&b, &p_at_b, "smuggler").await;
     let template =
