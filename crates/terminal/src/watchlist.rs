@@ -151,8 +151,9 @@ impl Outbox {
     }
 }
 
-/// Searches finger images (WSQ or PNG bytes) against the local watchlist; returns the listed subjects whose best
-/// finger score clears the [`LOCAL_ALERT_FMR`] threshold, best first. Images that do not decode are skipped.
+/// Searches finger samples (WSQ or PNG images, ISO/IEC 19794-2 records) against the local watchlist; returns the
+/// listed subjects whose best finger score clears the [`LOCAL_ALERT_FMR`] threshold, best first. Samples that do
+/// not decode are skipped.
 pub fn match_images(entries: &[SnapshotEntry], images: &[Vec<u8>]) -> Vec<LocalAlert> {
     let probes: Vec<Template> = images
         .iter()
